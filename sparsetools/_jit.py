@@ -1,0 +1,53 @@
+"""The one place that decides how sparsetools compiles with Numba.
+
+Every kernel is compiled with the same options: cached on disk (a second process loads the
+machine code instead of compiling it), ``nogil`` so callers may use threads, NumPy's error
+model (a float division by zero gives inf, never a Python exception inside a kernel), and no
+fastmath (fastmath would let LLVM assume that NaN and inf never occur, which breaks the
+-inf masking and the NaN detection that the kernels do in their own pass).
+
+Compilation is lazy: nothing is compiled at import; a (driver, method, dtype) triple is
+compiled, or loaded from the on-disk cache, the first time it is called.
+"""
+
+import threading
+
+import numba
+from numba.core import types
+
+_OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
+
+
+def jit(fn=None, *, parallel=False):
+    """``numba.njit`` with the project's options; ``parallel=True`` for prange drivers."""
+    options = dict(_OPTIONS, parallel=parallel)
+    if fn is None:
+        return lambda f: numba.njit(**options)(f)
+    return numba.njit(**options)(fn)
+
+
+_specialized = {}
+_lock = threading.Lock()
+
+
+def specialize(dispatcher, args, literal):
+    """Return the compiled entry point of ``dispatcher`` for ``args`` plus a literal int.
+
+    The drivers take the method as their last argument and select the row kernel at compile
+    time from its literal value, so only the method that is called gets compiled. Numba's
+    ``literally`` would do the same but re-runs part of its compiler on every call (about
+    6 ms); compiling the literal signature once and calling its entry point costs about
+    2 us per call. The signature is built from the arrays' own Numba types, so the entry
+    point receives exactly the types it was compiled for.
+    """
+    sig = tuple(numba.typeof(a) for a in args) + (types.literal(literal),)
+    key = (dispatcher, sig)
+    entry = _specialized.get(key)
+    if entry is None:
+        with _lock:
+            entry = _specialized.get(key)
+            if entry is None:
+                dispatcher.compile(sig)
+                entry = dispatcher.overloads[sig].entry_point
+                _specialized[key] = entry
+    return entry

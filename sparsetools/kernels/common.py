@@ -1,0 +1,100 @@
+"""Machinery shared by every method: the candidate pass, the exact finish, the output write."""
+
+import numpy as np
+
+from .._jit import jit
+
+# Row status codes written by the drivers; _contract turns them into exceptions.
+OK = 0
+HAS_NAN = 1
+HAS_POSINF = 2
+ALL_NEGINF = 3
+
+
+@jit
+def gather(row, buf):
+    """One pass over ``row``: its max, its validity, and its candidates.
+
+    Keeps a running max ``M`` and copies into ``buf`` every entry ``x >= M_so_far - 1``:
+    a superset of the entries above ``max(row) - 1``, which are the only ones that can be in
+    the support. On N(0, 1) rows that is a few dozen entries, whatever the row length. NaN
+    (the one value for which ``x >= thr`` and ``x < thr`` are both false) and +inf are
+    detected in the same pass. A second, short pass over the candidates shifts them by the
+    final max and drops the stale ones.
+
+    ``x >= thr`` rather than ``>``: ``thr = fl(M - 1)`` may round up by half an ulp, and the
+    only float in ``(M - 1, fl(M - 1)]`` is ``fl(M - 1)`` itself, so ``>=`` keeps every entry
+    above the exact ``M - 1``. Both comparisons are exact for float32 rows (done in float64).
+
+    Returns ``(M, m, status)``; on success ``buf[:m]`` holds the shifted candidates, all in
+    [-1, 0].
+    """
+    n = row.shape[0]
+    M = -np.inf
+    thr = -np.inf
+    m = 0
+    for i in range(n):
+        x = np.float64(row[i])
+        if x >= thr:
+            buf[m] = x
+            m += 1
+            if x > M:
+                M = x
+                thr = M - 1.0
+        elif x != x:
+            return M, 0, HAS_NAN
+    if M == np.inf:
+        return M, 0, HAS_POSINF
+    if M == -np.inf:
+        return M, 0, ALL_NEGINF
+    w = 0
+    for j in range(m):
+        v = buf[j] - M
+        if v >= -1.0:
+            buf[w] = v
+            w += 1
+    return M, w, OK
+
+
+@jit
+def finish(a, lo, hi, s0, k0):
+    """Exact threshold from a support known up to a few entries.
+
+    ``k0`` entries with float64 sum ``s0`` are surely in the support; ``a[lo:hi]`` are
+    tentatively in it. Computes ``t = (sum - 1) / k`` over all of them, drops the tentative
+    entries ``<= t`` and repeats until nothing is dropped (Michelot's iteration, which only
+    ever increases ``t``). Each round is one pass; the sum is re-accumulated from scratch
+    each round, never updated by subtraction.
+    """
+    s = s0
+    for j in range(lo, hi):
+        s += a[j]
+    k = k0 + (hi - lo)
+    t = (s - 1.0) / k
+    while True:
+        w = lo
+        s = s0
+        for j in range(lo, hi):
+            v = a[j]
+            if v > t:
+                a[w] = v
+                w += 1
+                s += v
+        if w == hi:
+            return t, k
+        hi = w
+        k = k0 + (hi - lo)
+        t = (s - 1.0) / k
+
+
+@jit
+def apply_row(row, M, t, out):
+    """``out = max((row - M) - t, 0)``, computed in float64 in the shifted frame.
+
+    Subtracting the max first keeps large offsets exact: for a row near 1e6, ``row - M`` is
+    exact and only the final subtraction of ``t`` (a number in [-1, 0)) rounds. -inf entries
+    give exactly 0.
+    """
+    for i in range(row.shape[0]):
+        d = (np.float64(row[i]) - M) - t
+        out[i] = d if d > 0.0 else 0.0
