@@ -57,14 +57,15 @@ def tau_bisect(y, m):
         sp = 0.0
         odd = 0
         for i in range(a0, a1):
+            # branch-free swap (selects): the comparison is a coin flip on dense rows
             v = y[i]
-            if v > mid:
-                y[i] = y[p]
-                y[p] = v
-                p += 1
-                sp += v
-            elif v == mid or v <= lo:
-                odd += 1
+            u = y[p]
+            above = v > mid
+            y[i] = u if above else v
+            y[p] = v if above else u
+            p += above
+            sp += v if above else 0.0
+            odd += (v == mid) | (v <= lo)
         if (s + sp) - mid * (k + (p - a0)) - 1.0 > 0.0:
             lo = mid  # tau > mid: y[a0:p] stay active, the rest is out
             a1 = p

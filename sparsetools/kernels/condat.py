@@ -6,53 +6,58 @@ from .common import finish
 
 @jit
 def tau_condat(y, m):
-    """Condat's online pass with its running estimate rho, then exact cleanup.
+    """Condat's online pass, his two cleanup steps, then the exact finish.
 
-    Layout in place: ``y[0:vs]`` is Condat's waiting list v~, ``y[vs:ve]`` the current
-    support estimate v; an entry is written only at a position already read. All entries
-    are finite here (``gather`` removed -inf, whose arithmetic would give NaN in
-    ``rho += (y - rho) / |v|``). Condat's rho is a running update and drifts by rounding, so
-    the threshold is finally recomputed from the support found, in float64, by ``finish``.
+    Condat keeps rho = (sum of v - 1) / |v| by the running update rho += (y - rho) / |v|.
+    Here v's sum ``S`` (float64) and size ``c`` are kept instead and every test
+    ``y > rho`` is written ``y * c > S - 1``: the same decisions in exact arithmetic,
+    without a division per entry (a division's latency on the loop-carried chain costs
+    more than the rest of the row) and without rho's rounding drift.
+
+    Layout in place: ``y[0:vs]`` is Condat's waiting list v~, ``y[vs:ve]`` is v; an entry is
+    written only at a position already read. All entries are finite here (``gather``
+    dropped -inf, whose arithmetic in Condat's update would give NaN).
     """
     vs = 0
     ve = 1
-    rho = y[0] - 1.0
+    S = y[0]
+    c = 1
+    # step 2: one pass; v restarts at y whenever y alone beats the current estimate
     for i in range(1, m):
         v = y[i]
-        if v > rho:
-            rho += (v - rho) / (ve - vs + 1)
-            if rho > v - 1.0:
+        if v * c > S - 1.0:
+            S += v
+            c += 1
+            if S - 1.0 > (v - 1.0) * c:
                 y[ve] = v
                 ve += 1
             else:
                 vs = ve
                 y[ve] = v
                 ve += 1
-                rho = v - 1.0
-    # step 3: entries of the waiting list above rho join v
-    size = ve - vs
+                S = v
+                c = 1
+    # step 3: entries of the waiting list above the estimate join v (placed downwards)
     p = vs
     for j in range(vs - 1, -1, -1):
         v = y[j]
-        if v > rho:
-            size += 1
-            rho += (v - rho) / size
+        if v * c > S - 1.0:
+            S += v
+            c += 1
             p -= 1
             y[p] = v
     vs = p
-    # step 4: remove entries <= rho until v is stable
+    # step 4: remove entries at or below the estimate until v is stable
     changed = True
     while changed:
-        changed = False
         w = vs
         for j in range(vs, ve):
             v = y[j]
-            if v > rho:
-                y[w] = v
-                w += 1
-            else:
-                size -= 1
-                rho += (rho - v) / size
-                changed = True
+            keep = v * c > S - 1.0
+            y[w] = v
+            w += keep
+            S -= 0.0 if keep else v
+            c -= not keep
+        changed = w != ve
         ve = w
     return finish(y, vs, ve, 0.0, 0)

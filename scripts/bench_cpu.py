@@ -1,0 +1,87 @@
+#!/usr/bin/env python
+"""Time every sparsemax method against a copy of the same array (the memory floor).
+
+Prints, for each input regime and shape, each method's median time as a ratio to
+``np.copyto`` of the same array into a preallocated one, sampled alternately in the same
+run after a warm-up (compilation excluded). Also times the warm-cache and cold-cache
+first call in fresh processes. Results go to stdout as a Markdown table and, with
+--json, to a file.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+import sparsetools
+from sparsetools.bench import REGIMES, SHAPES, machine, make_rows, ratio_to_copy
+
+STARTUP = "import numpy, sparsetools; sparsetools.sparsemax(numpy.ones((4, 8)))"
+
+
+def startup_times():
+    """Wall time of a fresh process that imports sparsetools and calls the default method:
+    with a cold Numba cache (an empty NUMBA_CACHE_DIR) and then warm (the same dir)."""
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        for label in ("cold", "warm"):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", STARTUP], env=env, check=True)
+            out[label] = time.perf_counter() - t0
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+    ap.add_argument("--methods", nargs="+", default=list(sparsetools.METHODS),
+                    choices=list(sparsetools.METHODS))
+    ap.add_argument("--quick", action="store_true", help="fewer repeats (noisier)")
+    ap.add_argument("--no-startup", action="store_true", help="skip the fresh-process timings")
+    ap.add_argument("--json", help="also write the results to this JSON file")
+    args = ap.parse_args(argv)
+    dtype = np.dtype(args.dtype)
+    repeat = 3 if args.quick else 9
+
+    print(f"machine: {machine()}")
+    print(f"dtype: {dtype}; each cell: median time / median time of np.copyto of the same array\n")
+    header = "| regime | shape | copy (ms) | " + " | ".join(args.methods) + " | best |"
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    results = []
+    for regime in REGIMES:
+        for shape in SHAPES:
+            z = make_rows(shape, regime, dtype)
+            ref = sparsetools.sparsemax(z, method="sort")
+            cells, copies = [], []
+            for method in args.methods:
+                p = sparsetools.sparsemax(z, method=method)
+                err = float(np.max(np.abs(p - ref)))
+                if err > (1e-5 if dtype == np.float32 else 1e-12):
+                    raise SystemExit(f"{method} disagrees with sort by {err} on {regime} {shape}")
+                t, c = ratio_to_copy(lambda: sparsetools.sparsemax(z, method=method), z, repeat=repeat)
+                cells.append(t / c)
+                copies.append(c)
+                results.append(dict(regime=regime, shape=list(shape), method=method, seconds=t,
+                                    copy_seconds=c, ratio=t / c, max_abs_diff_vs_sort=err))
+            best = args.methods[int(np.argmin(cells))]
+            print(f"| {regime} | {shape[0]}x{shape[1]} | {np.median(copies) * 1e3:.3f} | "
+                  + " | ".join(f"{r:.2f}" for r in cells) + f" | {best} |", flush=True)
+    report = dict(machine=machine(), dtype=str(dtype), results=results)
+    if not args.no_startup:
+        st = startup_times()
+        report["startup_seconds"] = st
+        print(f"\nfresh process `{STARTUP}`: cold cache {st['cold']:.2f} s, warm cache {st['warm']:.2f} s")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Benchmark helpers: timings as ratios to the memory-copy floor, measured in the same run.
+
+A time on a shared or noisy machine means little alone; the time of ``np.copyto`` of the
+same array into a preallocated one (one read and one write of every element, the least any
+exact kernel must do) taken in the same run does. Every result is reported as a ratio to it.
+"""
+
+import platform
+import time
+
+import numpy as np
+
+SHAPES = ((8192, 128), (2048, 1024), (128, 16384), (2, 1_000_000))
+REGIMES = ("normal", "dense")
+
+
+def make_rows(shape, regime, dtype=np.float64, seed=0):
+    """Rows drawn from N(0, 1) (supports of a few entries) or the same scaled by 1e-3
+    ("dense": supports of hundreds to thousands of entries)."""
+    z = np.random.default_rng(seed).standard_normal(shape)
+    if regime == "dense":
+        z *= 1e-3
+    elif regime != "normal":
+        raise ValueError(f"unknown regime {regime!r}; known: {REGIMES}")
+    return z.astype(dtype, copy=False)
+
+
+def median_time(fn, repeat=7, warmup=2, min_time=0.05):
+    """Median wall time of ``fn()`` in seconds, after ``warmup`` calls (compilation
+    excluded). Each sample loops ``fn`` enough times to last about ``min_time``."""
+    for _ in range(warmup):
+        fn()
+    t0 = time.perf_counter()
+    fn()
+    once = time.perf_counter() - t0
+    loops = max(1, int(min_time / max(once, 1e-9)))
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        samples.append((time.perf_counter() - t0) / loops)
+    return float(np.median(samples))
+
+
+def copy_time(z, **kw):
+    """The memory floor: median time of ``np.copyto`` of ``z`` into a preallocated array."""
+    dst = np.empty_like(z)
+    return median_time(lambda: np.copyto(dst, z), **kw)
+
+
+def ratio_to_copy(fn, z, repeat=9, warmup=2, min_time=0.05):
+    """``(time of fn, time of the copy of z)``, medians of samples taken alternately.
+
+    The copy's time on this machine drifts by up to 2x between runs (whether ``z`` sits in
+    the last-level cache); sampling the two in turn makes their ratio stable."""
+    dst = np.empty_like(z)
+
+    def copy():
+        np.copyto(dst, z)
+
+    for _ in range(warmup):
+        fn()
+        copy()
+    loops = []
+    for f in (fn, copy):
+        t0 = time.perf_counter()
+        f()
+        loops.append(max(1, int(min_time / max(time.perf_counter() - t0, 1e-9))))
+    samples = ([], [])
+    for _ in range(repeat):
+        for f, n, out in zip((fn, copy), loops, samples):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                f()
+            out.append((time.perf_counter() - t0) / n)
+    return float(np.median(samples[0])), float(np.median(samples[1]))
+
+
+def machine():
+    """One line saying where a benchmark ran."""
+    import os
+
+    import numba
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} logical cores, numba {numba.__version__} "
+        f"({numba.config.THREADING_LAYER} threading layer, {numba.get_num_threads()} threads), "
+        f"numpy {np.__version__}, Python {platform.python_version()}"
+    )
