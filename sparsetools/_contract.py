@@ -105,7 +105,9 @@ class Rows:
 
 
 def _dtypes(dt, name):
-    """(compute dtype, result dtype) under SPEC section 6's rules."""
+    """(compute dtype, result dtype) under SPEC section 6's rules (always native byte order)."""
+    if dt.byteorder not in "=|":
+        dt = dt.newbyteorder("=")
     if dt in _FLOATS:
         return dt, dt
     if dt == np.float16:

@@ -26,6 +26,7 @@ def tau_bisect(y, m):
     k = 0
     sa = 0.0
     ymin = 0.0
+    nmin = 0  # how many active entries equal ymin
     w = 0
     for i in range(m):
         v = y[i]
@@ -38,15 +39,22 @@ def tau_bisect(y, m):
             sa += v
             if v < ymin:
                 ymin = v
+                nmin = 0
+            nmin += v == ymin
     if w == 0:
         return (s - 1.0) / k, k
-    # f at the smallest active entry: every active entry counts (the minimum counts 0).
+    # f at the smallest active entry (which itself counts 0). If f(ymin) <= 0, tau <= ymin:
+    # every candidate is in the support, except the minimum's copies if they sit at tau.
     if (s + sa) - ymin * (k + w) - 1.0 <= 0.0:
         k += w
-        return (s + sa - 1.0) / k, k
+        t = (s + sa - 1.0) / k
+        if not ymin > t:
+            k -= nmin
+        return t, k
     lo = ymin
     a0 = 0
     a1 = w
+    keq = 0  # folded entries equal to the current hi: at tau if tau turns out to be hi
     while True:
         mid = 0.5 * (lo + hi)
         if not (lo < mid and mid < hi):
@@ -74,6 +82,7 @@ def tau_bisect(y, m):
             s += sp
             k += p - a0
             a0 = p
+            keq = 0
             if odd:
                 # entries equal to the new hi are in the support; entries <= lo are out
                 q = a0
@@ -82,9 +91,13 @@ def tau_bisect(y, m):
                     if v >= hi:
                         s += v
                         k += 1
+                        keq += v == hi
                     elif v > lo:
                         y[q] = v
                         q += 1
                 a1 = q
         if a0 >= a1:
-            return (s - 1.0) / k, k
+            t = (s - 1.0) / k
+            if not hi > t:
+                k -= keq  # k counts entries strictly above tau (SPEC section 1)
+            return t, k

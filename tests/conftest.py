@@ -1,0 +1,44 @@
+"""Shared fixtures: seeded randomness, the method list, hypothesis settings."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import settings
+
+# --import-mode=importlib does not put tests/ on sys.path; the test modules import the
+# NumPy reference (tests/reference.py) by name.
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+import sparsetools  # noqa: E402
+
+# The property tests set their own max_examples; Numba's first-call compilation must not
+# count against a deadline.
+settings.register_profile("sparsetools", deadline=None, print_blob=True)
+settings.load_profile("sparsetools")
+
+#: Every concrete method, then "auto".
+ALL_METHODS = sparsetools.METHODS + ("auto",)
+
+
+@pytest.fixture
+def rng(request):
+    """A ``numpy.random.default_rng`` seeded from the test's id: reproducible, and
+    different for each test and parameter set."""
+    seed = sum(ord(c) * (i + 1) for i, c in enumerate(request.node.nodeid)) % (2**32)
+    return np.random.default_rng(seed)
+
+
+@pytest.fixture(params=sparsetools.METHODS)
+def method(request):
+    """Each concrete method in turn."""
+    return request.param
+
+
+@pytest.fixture(params=ALL_METHODS)
+def any_method(request):
+    """Each concrete method and "auto"."""
+    return request.param

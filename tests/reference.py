@@ -1,0 +1,88 @@
+"""Independent references for the tests: plain NumPy in float64, and the quadratic program.
+
+Nothing here imports sparsetools. ``sparsemax_ref`` is the sort-based projection of SPEC
+section 1 (Held et al. 1974), written with vectorised NumPy; ``sparsemax_qp`` solves the
+projection as a quadratic program with scipy's SLSQP.
+"""
+
+import numpy as np
+from scipy.optimize import minimize
+
+
+def sparsemax_row_ref(z):
+    """Sparsemax of one 1-D row in float64: ``(p, tau, k)``.
+
+    ``-inf`` entries are masked (probability 0). The scan runs in the frame shifted by the
+    row's max (sparsemax is shift invariant), so that large offsets do not cancel in the
+    cumulative sum: sort decreasing, cumsum, k = max j with 1 + j z_(j) > cumsum_j,
+    tau = (cumsum_k - 1) / k.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    assert z.ndim == 1
+    assert not np.isnan(z).any() and not (z == np.inf).any()
+    finite = z[np.isfinite(z)]
+    assert finite.size > 0
+    top = finite.max()
+    ys = np.sort(finite - top)[::-1]
+    css = np.cumsum(ys)
+    j = np.arange(1, ys.size + 1)
+    k = int(j[1.0 + j * ys > css].max())
+    t = (css[k - 1] - 1.0) / k
+    p = np.maximum((z - top) - t, 0.0)
+    p[z == -np.inf] = 0.0
+    return p, top + t, k
+
+
+def sparsemax_ref(z, axis=-1):
+    """Row-by-row reference along ``axis``: ``(p, tau, k)``, p float64 with z's shape,
+    tau (float64) and k (int64) with z's shape without ``axis``."""
+    z = np.asarray(z, dtype=np.float64)
+    moved = np.moveaxis(z, axis, -1)
+    batch = moved.shape[:-1]
+    rows = moved.reshape(-1, moved.shape[-1])
+    p = np.empty_like(rows)
+    tau = np.empty(rows.shape[0])
+    k = np.empty(rows.shape[0], dtype=np.int64)
+    for r in range(rows.shape[0]):
+        p[r], tau[r], k[r] = sparsemax_row_ref(rows[r])
+    p = np.moveaxis(p.reshape(moved.shape), -1, axis)
+    return p, tau.reshape(batch), k.reshape(batch)
+
+
+def sparsemax_qp(z):
+    """argmin ||p - z||^2 subject to p >= 0, sum p = 1, by SLSQP (small n only)."""
+    z = np.asarray(z, dtype=np.float64)
+    n = z.size
+    res = minimize(
+        lambda p: 0.5 * np.dot(p - z, p - z),
+        np.full(n, 1.0 / n),
+        jac=lambda p: p - z,
+        method="SLSQP",
+        bounds=[(0.0, None)] * n,
+        constraints=[
+            {"type": "eq", "fun": lambda p: p.sum() - 1.0, "jac": lambda p: np.ones_like(p)}
+        ],
+        options={"ftol": 1e-10, "maxiter": 500},  # tighter makes SLSQP give up on line searches
+    )
+    assert res.success, res.message
+    return res.x
+
+
+#: Absolute tolerances on outputs (which lie in [0, 1]) per result dtype.
+TOL = {
+    np.dtype(np.float64): 1e-12,
+    np.dtype(np.float32): 1e-6,
+    np.dtype(np.float16): 2e-3,
+}
+
+
+def tol(dtype):
+    return TOL[np.dtype(dtype)]
+
+
+def result_dtype(dtype):
+    """The dtype sparsemax returns for input ``dtype`` (SPEC section 6)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f" and dtype.itemsize in (2, 4, 8):
+        return dtype.newbyteorder("=")
+    return np.dtype(np.float64)

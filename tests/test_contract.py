@@ -1,0 +1,301 @@
+"""The input contract of SPEC section 6: every rejected input, its exception and message
+(naming the first offending row), and that nothing is written or modified on the way."""
+
+import re
+
+import numpy as np
+import pytest
+from numpy.exceptions import AxisError
+from numpy.testing import assert_array_equal
+
+from sparsetools import METHODS, sparsemax, sparsemax_threshold
+
+ALL_METHODS = METHODS + ("auto",)
+FUNCS = [sparsemax, sparsemax_threshold]
+
+
+def _where(label, axis, count):
+    return re.escape(f"{label} (rows run along axis {axis}; {count} bad row(s) in all)")
+
+
+def _corrupt(z, axis, batch_index, kind, position=0):
+    """Spoil the row ``batch_index`` (along ``axis``) of ``z`` in place."""
+    row = np.moveaxis(z, axis, -1)[batch_index]  # a view
+    if kind == "nan":
+        row[position] = np.nan
+    elif kind == "posinf":
+        row[position] = np.inf
+    elif kind == "neginf_row":
+        row[...] = -np.inf
+    else:
+        raise AssertionError(kind)
+
+
+MESSAGES = {
+    "nan": "z contains NaN in ",
+    "posinf": "z contains +inf in ",
+    "neginf_row": "z has no finite entry in ",
+}
+
+# (shape, axis, bad rows as batch indices, expected label, normalised axis)
+ROW_CASES = [
+    ((5, 4), 1, [(3,), (4,)], "row 3", 1),
+    ((5, 4), -1, [(4,), (3,)], "row 3", 1),
+    ((4, 5), 0, [(4,), (3,)], "row 3", 0),
+    ((5, 4), 0, [(0,)], "row 0", 0),
+    ((2, 3, 4), -1, [(1, 2)], "row (1, 2)", 2),
+    ((2, 3, 4), 1, [(1, 3), (1, 2)], "row (1, 2)", 1),
+    ((2, 3, 4), 0, [(2, 1), (0, 3)], "row (0, 3)", 0),
+    ((2, 2, 2, 3), -1, [(1, 1, 0), (1, 0, 1)], "row (1, 0, 1)", 3),
+    ((2, 2, 2, 3), 2, [(1, 1, 2), (0, 1, 0), (1, 0, 0)], "row (0, 1, 0)", 2),
+    ((6,), 0, [()], "the only row", 0),
+    ((6,), -1, [()], "the only row", 0),
+]
+
+
+@pytest.mark.parametrize("func", FUNCS)
+@pytest.mark.parametrize("kind", ["nan", "posinf", "neginf_row"])
+@pytest.mark.parametrize("shape, axis, bad, label, naxis", ROW_CASES)
+def test_bad_rows_named(func, kind, shape, axis, bad, label, naxis, rng):
+    z = rng.normal(size=shape)
+    for i, b in enumerate(bad):
+        _corrupt(z, axis, b, kind, position=-1 if i % 2 else 0)
+    before = z.copy()
+    with pytest.raises(
+        ValueError, match="^" + re.escape(MESSAGES[kind]) + _where(label, naxis, len(bad))
+    ):
+        func(z, axis)
+    assert_array_equal(z, before)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+@pytest.mark.parametrize("kind", ["nan", "posinf", "neginf_row"])
+def test_bad_rows_every_method_and_dtype(any_method, dtype, kind, rng):
+    z = rng.normal(size=(6, 9)).astype(dtype)
+    _corrupt(z, -1, (4,), kind, position=5)
+    _corrupt(z, -1, (2,), kind, position=8)
+    for func in FUNCS:
+        with pytest.raises(ValueError, match=re.escape(MESSAGES[kind]) + _where("row 2", 1, 2)):
+            func(z, method=any_method)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        [np.nan, 1.0, 2.0],
+        [1.0, 2.0, np.nan],
+        [-np.inf, np.nan, -np.inf],  # NaN after and before masks
+        [5.0, 4.5, np.nan],  # NaN below max - 1 of the running max
+        [np.nan, np.nan, np.nan],
+    ],
+)
+def test_nan_anywhere_in_row(any_method, row):
+    z = np.array([[0.0, 1.0, 2.0], row])
+    with pytest.raises(ValueError, match=re.escape("z contains NaN in row 1")):
+        sparsemax(z, method=any_method)
+
+
+@pytest.mark.parametrize("row", [[np.inf, 1.0], [1.0, np.inf], [-np.inf, np.inf], [np.inf, np.inf]])
+def test_posinf_anywhere_in_row(any_method, row):
+    z = np.array([[0.0, 1.0], [2.0, 3.0], row])
+    with pytest.raises(ValueError, match=re.escape("z contains +inf in row 2")):
+        sparsemax(z, method=any_method)
+
+
+def test_first_bad_row_wins_whatever_its_kind():
+    z = np.zeros((4, 3))
+    z[1, 2] = np.inf
+    z[2, 0] = np.nan
+    z[3] = -np.inf
+    with pytest.raises(
+        ValueError, match=re.escape("z contains +inf in row 1") + r".*3 bad row\(s\)"
+    ):
+        sparsemax(z)
+    with pytest.raises(
+        ValueError, match=re.escape("z contains NaN in row 0") + r".*2 bad row\(s\)"
+    ):
+        sparsemax(z[2:])  # rows are numbered within the array passed
+    with pytest.raises(ValueError, match=re.escape("z has no finite entry in row 1")):
+        sparsemax(z[[0, 3]])
+
+
+def test_all_neginf_single_entry():
+    with pytest.raises(ValueError, match=re.escape("z has no finite entry in the only row")):
+        sparsemax(np.array([-np.inf]))
+    with pytest.raises(ValueError, match=re.escape("z has no finite entry in row 1")):
+        sparsemax(np.array([[0.0], [-np.inf]]))
+
+
+# --------------------------------------------------------------------------------------
+# nothing is written before the error
+
+
+@pytest.mark.parametrize("kind", ["nan", "posinf", "neginf_row"])
+@pytest.mark.parametrize(
+    "out_kind", ["same_c", "fortran", "float32", "float16", "strided", "z_itself"]
+)
+@pytest.mark.parametrize("axis", [0, -1])
+def test_out_untouched_on_error(any_method, kind, out_kind, axis, rng):
+    z = rng.normal(size=(7, 6))
+    # the bad row is the last one: every row before it is valid and could be written
+    last = z.shape[0] - 1 if axis == -1 else z.shape[1] - 1
+    _corrupt(z, axis, (last,), kind)
+    if out_kind == "same_c":
+        out = np.full(z.shape, 7.0)
+    elif out_kind == "fortran":
+        out = np.full(z.shape, 7.0, order="F")
+    elif out_kind == "float32":
+        out = np.full(z.shape, 7.0, dtype=np.float32)
+    elif out_kind == "float16":
+        out = np.full(z.shape, 7.0, dtype=np.float16)
+    elif out_kind == "strided":
+        out = np.full((14, 18), 7.0)[::2, ::3]
+    else:
+        out = z
+    before_out = out.copy()
+    before_z = z.copy()
+    with pytest.raises(ValueError, match=re.escape(MESSAGES[kind])):
+        sparsemax(z, axis, method=any_method, out=out)
+    assert_array_equal(out, before_out)
+    assert_array_equal(z, before_z)
+
+
+def test_out_untouched_when_late_row_bad_in_big_batch(any_method, rng):
+    # many rows, so the parallel driver splits them into chunks; only the last is bad
+    z = rng.normal(size=(500, 8))
+    z[-1, 3] = np.nan
+    out = np.full_like(z, 7.0)
+    with pytest.raises(ValueError, match=re.escape("z contains NaN in row 499")):
+        sparsemax(z, method=any_method, out=out)
+    assert np.all(out == 7.0)
+
+
+def test_readonly_input_with_error_untouched():
+    z = np.zeros((3, 4))
+    z[2, 1] = np.nan
+    z.flags.writeable = False
+    with pytest.raises(ValueError, match="NaN in row 2"):
+        sparsemax(z)
+    assert not z.flags.writeable and np.isnan(z[2, 1]) and np.count_nonzero(z) == 1
+
+
+# --------------------------------------------------------------------------------------
+# empty axis, dtypes, axes, methods
+
+
+@pytest.mark.parametrize("func", FUNCS)
+@pytest.mark.parametrize(
+    "shape, axis", [((0,), 0), ((0,), -1), ((3, 0), -1), ((3, 0), 1), ((0, 3), 0), ((2, 0, 4), 1)]
+)
+def test_empty_axis(func, shape, axis):
+    with pytest.raises(ValueError, match="^z has an empty reduction axis"):
+        func(np.empty(shape), axis)
+
+
+BAD_DTYPES = [
+    np.array([1 + 2j, 3.0]),
+    np.array([1 + 2j, 3.0], dtype=np.complex64),
+    np.array([1.0, 2.0], dtype=object),
+    np.array(["a", "b"]),
+    np.array([b"a", b"b"]),
+    np.array(["2020-01-01", "2021-01-01"], dtype="datetime64[D]"),
+    np.array([1, 2], dtype="timedelta64[s]"),
+    np.zeros(3, dtype=[("a", "f8")]),
+    [1j, 2.0],
+]
+
+
+@pytest.mark.parametrize("func", FUNCS)
+@pytest.mark.parametrize("z", BAD_DTYPES, ids=lambda z: str(np.asarray(z).dtype))
+def test_bad_dtype(func, z):
+    with pytest.raises(TypeError, match="^z has dtype "):
+        func(z)
+
+
+@pytest.mark.skipif(
+    np.dtype(np.longdouble) == np.dtype(np.float64), reason="longdouble is float64 here"
+)
+@pytest.mark.parametrize("func", FUNCS)
+def test_longdouble_rejected(func):
+    z = np.array([1.0, 2.0], dtype=np.longdouble)
+    with pytest.raises(TypeError, match="^z has dtype "):
+        func(z)
+
+
+@pytest.mark.parametrize("func", FUNCS)
+@pytest.mark.parametrize(
+    "z, axis",
+    [
+        (np.zeros((3, 4)), 2),
+        (np.zeros((3, 4)), -3),
+        (np.zeros(5), 1),
+        (np.zeros(5), -2),
+        (np.zeros((2, 3, 4)), 3),
+        (np.array(2.0), 0),
+        (np.array(2.0), -1),
+        (np.float64(3.0), -1),
+        (5, 0),
+    ],
+)
+def test_axis_out_of_range(func, z, axis):
+    with pytest.raises(AxisError):
+        func(z, axis)
+
+
+VALID = re.escape("valid methods are 'auto', 'sort', 'heap', 'bisect', 'condat'")
+
+
+@pytest.mark.parametrize("func", FUNCS)
+@pytest.mark.parametrize("method", ["foo", "Sort", "", " auto", None, 0])
+def test_unknown_method(func, method):
+    with pytest.raises(
+        ValueError, match="^" + re.escape(f"unknown method {method!r}; ") + VALID + "$"
+    ):
+        func(np.zeros((2, 3)), method=method)
+
+
+def test_unknown_method_exact_message():
+    msg = "unknown method 'foo'; valid methods are 'auto', 'sort', 'heap', 'bisect', 'condat'"
+    with pytest.raises(ValueError) as info:
+        sparsemax(np.zeros(3), method="foo")
+    assert str(info.value) == msg
+
+
+# --------------------------------------------------------------------------------------
+# out=
+
+
+def test_out_wrong_shape():
+    z = np.zeros((3, 4))
+    for shape in [(4, 3), (3, 4, 1), (12,), (3, 5)]:
+        out = np.full(shape, 7.0)
+        with pytest.raises(ValueError, match=re.escape("out has shape")):
+            sparsemax(z, out=out)
+        assert np.all(out == 7.0)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_, np.complex128, object])
+def test_out_non_float_dtype(dtype):
+    z = np.zeros((3, 4))
+    out = np.ones((3, 4), dtype=dtype)
+    with pytest.raises(TypeError, match="^out has dtype"):
+        sparsemax(z, out=out)
+    assert np.all(out == 1)
+
+
+def test_out_not_an_array():
+    with pytest.raises(TypeError):
+        sparsemax(np.zeros((2, 2)), out=[[0.0, 0.0], [0.0, 0.0]])
+
+
+def test_out_read_only():
+    z = np.zeros((3, 4))
+    out = np.full((3, 4), 7.0)
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="^out is read-only"):
+        sparsemax(z, out=out)
+    assert np.all(out == 7.0)
+    # a read-only input cannot be its own out
+    z.flags.writeable = False
+    with pytest.raises(ValueError, match="^out is read-only"):
+        sparsemax(z, out=z)

@@ -1,0 +1,55 @@
+"""The scripts are thin shells over importable code: run that code on small inputs."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sparsetools import bench
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_demo_prints_the_seed_example_with_every_method(capsys):
+    demo = load_script("demo")
+    demo.main([])
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if "tau =" in line]
+    assert len(lines) == 4
+    for line in lines:
+        assert "tau = 1.62416785" in line
+        assert "k = 3" in line
+        assert "support = [0, 3, 4]" in line
+        assert "0.61672535" in line and "0.24339015" in line and "0.1398845" in line
+
+
+def test_demo_takes_scores_from_the_command_line(capsys):
+    load_script("demo").main(["3", "1", "0.5"])
+    out = capsys.readouterr().out
+    assert "p = [1. 0. 0.]" in out and "k = 1" in out
+
+
+@pytest.mark.parametrize("regime", bench.REGIMES)
+def test_make_rows_regimes(regime):
+    z = bench.make_rows((3, 1000), regime, np.float32, seed=1)
+    assert z.shape == (3, 1000) and z.dtype == np.float32
+    spread = float(z.std())
+    assert (0.5 < spread < 2.0) if regime == "normal" else (5e-4 < spread < 2e-3)
+    with pytest.raises(ValueError, match="unknown regime"):
+        bench.make_rows((2, 2), "uniform")
+
+
+def test_ratio_to_copy_times_both():
+    z = np.ones((64, 64))
+    calls = []
+    t, c = bench.ratio_to_copy(lambda: calls.append(1), z, repeat=3, warmup=1, min_time=1e-4)
+    assert t > 0 and c > 0 and len(calls) >= 1 + 1 + 3
+    assert "numba" in bench.machine()
