@@ -49,7 +49,6 @@ def main(argv=None):
     dtype = np.dtype(args.dtype)
     repeat = 3 if args.quick else 9
 
-    print(f"machine: {machine()}")
     print(f"dtype: {dtype}; each cell: median time / median time of np.copyto of the same array\n")
     header = "| regime | shape | copy (ms) | " + " | ".join(args.methods) + " | best |"
     print(header)
@@ -73,6 +72,7 @@ def main(argv=None):
             best = args.methods[int(np.argmin(cells))]
             print(f"| {regime} | {shape[0]}x{shape[1]} | {np.median(copies) * 1e3:.3f} | "
                   + " | ".join(f"{r:.2f}" for r in cells) + f" | {best} |", flush=True)
+    print(f"\nmachine: {machine()}")
     report = dict(machine=machine(), dtype=str(dtype), results=results)
     if not args.no_startup:
         st = startup_times()

@@ -25,16 +25,22 @@ METHODS = tuple(_TABLE)
 KERNELS = tuple(_TABLE.values())
 
 
+#: ``auto`` uses ``bisect`` for rows shorter than this, ``condat`` from here on.
+AUTO_CONDAT_FROM = 8192
+
+
 def auto_method(n):
     """The method ``method="auto"`` uses for rows of length ``n``.
 
-    Rule: ``condat`` for every length. Every method first reduces a row to its candidates
-    (entries above max - 1) in one shared pass, so on rows with small supports the methods
-    differ by little; on rows whose supports are hundreds to thousands of entries Condat's
-    algorithm was the fastest on every shape of ``scripts/bench_cpu.py`` (README,
-    "Performance"). The algorithm-comparison work refines this rule with a full sweep.
+    Rule: ``bisect`` below ``AUTO_CONDAT_FROM`` entries, ``condat`` from there on. Measured by
+    ``scripts/bench_cpu.py`` (float64, README "Performance"): on rows of 128 and 1024 the
+    winner depends on the support size (heap on N(0, 1) rows, bisect on dense rows), and
+    bisect is the one that is never far from the best (within 1.8x of it; condat was 4.5x
+    off on dense 8192x128); on rows of 16384 and 10^6 condat is the best or within 20% of
+    it in both regimes. The shape alone cannot see the support size, so the rule picks the
+    method with the smallest worst case. The algorithm-comparison work refines it.
     """
-    return "condat"
+    return "bisect" if n < AUTO_CONDAT_FROM else "condat"
 
 
 def method_code(method, n):

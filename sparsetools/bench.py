@@ -92,8 +92,12 @@ def machine():
                     break
     except OSError:
         pass
+    try:
+        layer = numba.threading_layer()  # known once a parallel kernel has run
+    except ValueError:
+        layer = numba.config.THREADING_LAYER
     return (
         f"{cpu}, {os.cpu_count()} logical cores, numba {numba.__version__} "
-        f"({numba.config.THREADING_LAYER} threading layer, {numba.get_num_threads()} threads), "
+        f"({layer} threading layer, {numba.get_num_threads()} threads), "
         f"numpy {np.__version__}, Python {platform.python_version()}"
     )

@@ -299,3 +299,12 @@ def test_out_read_only():
     z.flags.writeable = False
     with pytest.raises(ValueError, match="^out is read-only"):
         sparsemax(z, out=z)
+
+
+@pytest.mark.parametrize("n", [1, 128, 8191, 8192, 20000])
+def test_auto_follows_the_documented_rule(n):
+    from sparsetools import _registry
+
+    expected = "bisect" if n < _registry.AUTO_CONDAT_FROM else "condat"
+    assert _registry.auto_method(n) == expected
+    assert _registry.method_code("auto", n) == METHODS.index(expected)
