@@ -25,30 +25,6 @@ def make_rows(shape, regime, dtype=np.float64, seed=0):
     return z.astype(dtype, copy=False)
 
 
-def median_time(fn, repeat=7, warmup=2, min_time=0.05):
-    """Median wall time of ``fn()`` in seconds, after ``warmup`` calls (compilation
-    excluded). Each sample loops ``fn`` enough times to last about ``min_time``."""
-    for _ in range(warmup):
-        fn()
-    t0 = time.perf_counter()
-    fn()
-    once = time.perf_counter() - t0
-    loops = max(1, int(min_time / max(once, 1e-9)))
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        samples.append((time.perf_counter() - t0) / loops)
-    return float(np.median(samples))
-
-
-def copy_time(z, **kw):
-    """The memory floor: median time of ``np.copyto`` of ``z`` into a preallocated array."""
-    dst = np.empty_like(z)
-    return median_time(lambda: np.copyto(dst, z), **kw)
-
-
 def ratio_to_copy(fn, z, repeat=9, warmup=2, min_time=0.05):
     """``(time of fn, time of the copy of z)``, medians of samples taken alternately.
 

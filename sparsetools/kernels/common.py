@@ -18,8 +18,8 @@ def gather(row, buf):
     Keeps a running max ``M`` and copies into ``buf`` every entry ``x >= M_so_far - 1``:
     a superset of the entries above ``max(row) - 1``, which are the only ones that can be in
     the support. On N(0, 1) rows that is a few dozen entries, whatever the row length. NaN
-    and +inf are detected in the same pass. A second, short pass over the candidates shifts them by the
-    final max and drops the stale ones.
+    and +inf are detected in the same pass. A second, short pass over the candidates shifts
+    them by the final max and drops the stale ones.
 
     ``x >= thr`` rather than ``>``: ``thr = fl(M - 1)`` may round up by half an ulp, and the
     only float in ``(M - 1, fl(M - 1)]`` is ``fl(M - 1)`` itself, so ``>=`` keeps every entry
