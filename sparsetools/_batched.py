@@ -13,7 +13,7 @@ from numba import prange
 
 from ._jit import jit
 from ._registry import row_tau
-from .kernels.common import OK, apply_row, gather
+from .kernels.common import OK, apply_row, gather, presolve
 
 
 def chunks_for(rows):
@@ -31,13 +31,16 @@ def sparsemax_rows(z, out, shift, thresh, support, status, write, nchunks, metho
     nchunks = min(nchunks, rows)
     for c in prange(nchunks):
         buf = np.empty(n, np.float64)
+        tmp = np.empty(n, np.float64)
         for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
             row = z[r]
             M, m, st = gather(row, buf)
             status[r] = st
             if st != OK:
                 continue
-            t, k = row_tau(buf, m, method)
+            t, k, done = presolve(buf, m)
+            if not done:
+                t, k = row_tau(buf, k, tmp, method)
             shift[r] = M
             thresh[r] = t
             support[r] = k

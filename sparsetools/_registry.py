@@ -25,22 +25,18 @@ METHODS = tuple(_TABLE)
 KERNELS = tuple(_TABLE.values())
 
 
-#: ``auto`` uses ``bisect`` for rows shorter than this, ``condat`` from here on.
-AUTO_CONDAT_FROM = 8192
-
-
 def auto_method(n):
-    """The method ``method="auto"`` uses for rows of length ``n``.
+    """The method ``method="auto"`` uses for rows of length ``n``: ``bisect``, whatever n.
 
-    Rule: ``bisect`` below ``AUTO_CONDAT_FROM`` entries, ``condat`` from there on. Measured by
-    ``scripts/bench_cpu.py`` (float64, README "Performance"): on rows of 128 and 1024 the
-    winner depends on the support size (heap on N(0, 1) rows, bisect on dense rows), and
-    bisect is the one that is never far from the best (within 1.8x of it; condat was 4.5x
-    off on dense 8192x128); on rows of 16384 and 10^6 condat is the best or within 20% of
-    it in both regimes. The shape alone cannot see the support size, so the rule picks the
-    method with the smallest worst case. The algorithm-comparison work refines it.
+    Measured by ``scripts/bench_cpu.py`` (float64, README "Performance"), bisect is the best
+    method or within 1.5x of the best on every shape and regime of the benchmark, and the
+    best on every dense shape but the shortest rows, where all four share the shortcut of
+    ``kernels.common.presolve``. Every other method is 2x or more off the best somewhere
+    (heap and condat on dense 2048x1024, sort on rows of a few candidates). The shape alone
+    cannot see the support size, so the rule picks the method with the smallest worst case.
+    ``n`` stays an argument: the algorithm-comparison work may refine the rule by shape.
     """
-    return "bisect" if n < AUTO_CONDAT_FROM else "condat"
+    return "bisect"
 
 
 def method_code(method, n):
@@ -55,20 +51,21 @@ def method_code(method, n):
     raise ValueError(f"unknown method {method!r}; valid methods are {valid}")
 
 
-def row_tau(y, m, method):
-    """``(t, k)`` of the candidates ``y[:m]`` with the kernel at position ``method``.
+def row_tau(y, m, tmp, method):
+    """``(t, k)`` of the candidates ``y[:m]`` with the kernel at position ``method``;
+    ``tmp`` is scratch space of at least ``m`` float64 entries.
 
     Only callable from jitted code, where ``method`` is a compile-time literal."""
     raise NotImplementedError("row_tau is only callable from Numba-compiled code")
 
 
 @overload(row_tau, jit_options=dict(cache=True))
-def _row_tau(y, m, method):
+def _row_tau(y, m, tmp, method):
     if not isinstance(method, types.IntegerLiteral):
         return None  # Numba asks for the non-literal type first; only literals are served
     kernel = KERNELS[method.literal_value]
 
-    def impl(y, m, method):
-        return kernel(y, m)
+    def impl(y, m, tmp, method):
+        return kernel(y, m, tmp)
 
     return impl

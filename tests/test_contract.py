@@ -305,6 +305,6 @@ def test_out_read_only():
 def test_auto_follows_the_documented_rule(n):
     from sparsetools import _registry
 
-    expected = "bisect" if n < _registry.AUTO_CONDAT_FROM else "condat"
+    expected = "bisect"  # README "Methods": bisect for every shape, from the benchmark
     assert _registry.auto_method(n) == expected
     assert _registry.method_code("auto", n) == METHODS.index(expected)

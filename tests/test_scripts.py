@@ -37,6 +37,17 @@ def test_demo_takes_scores_from_the_command_line(capsys):
     assert "p = [1. 0. 0.]" in out and "k = 1" in out
 
 
+def test_bench_passes_prints_every_stage(capsys):
+    load_script("bench_passes").main(["--repeat", "1", "--shape", "4x40"])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    header, body = rows[0], rows[1:]
+    assert len(body) == len(bench.REGIMES)
+    for line in body:
+        cells = line.strip("| ").split(" | ")
+        assert len(cells) == header.count("|") - 1 == 5 + 2 * 4
+        [float(c) for c in cells[2:]]  # every stage timed
+
+
 @pytest.mark.parametrize("regime", bench.REGIMES)
 def test_make_rows_regimes(regime):
     z = bench.make_rows((3, 1000), regime, np.float32, seed=1)

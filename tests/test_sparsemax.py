@@ -614,6 +614,29 @@ def test_long_rows(any_method, kind, rng):
         assert_array_equal(k, n)
 
 
+@pytest.mark.parametrize("m", [1, 2, 255, 256, 257, 1000, 5000])
+def test_radix_sort_kernel(m, rng):
+    # tau_sort's radix sort (used from RADIX_FROM candidates on) against np.sort, on
+    # non-positive floats with ties, both zeros, subnormals and -1
+    from sparsetools.kernels.sort import _radix_sort_decreasing
+
+    pool = np.array([0.0, -0.0, -1.0, -5e-324, -2.2e-308, -0.5, -0.25, -1e-3])
+    a = np.where(rng.random(m) < 0.3, rng.choice(pool, m), -rng.random(m))
+    expected = np.sort(a)[::-1]
+    b = a.copy()
+    _radix_sort_decreasing(b, m, np.empty(m))
+    assert_array_equal(b, expected)  # -0.0 == 0.0: the two zeros may come in either order
+
+
+@pytest.mark.parametrize("levels", [3, 50])
+def test_many_ties_long_support(any_method, levels, rng):
+    # hundreds of candidates on a few values (ties inside and at the edge of the support):
+    # tau_sort takes its radix path here, the other methods their long-support paths
+    z = rng.integers(0, levels, size=(4, 900)) * (1.0 / (levels * 900))
+    z[1] *= 30.0
+    check_against_reference(z, method=any_method)
+
+
 def test_near_max_minus_one_float32(any_method):
     # float32 candidates a few ulps above max - 1: none may be dropped
     steps = np.arange(-3, 200, dtype=np.float32)

@@ -1,102 +1,87 @@
 """``bisect``: bisection of f(t) = sum max(y - t, 0) - 1, stopped as soon as the support is known."""
 
 from .._jit import jit
-from .common import finish
+from .common import finish, psum
 
 
 @jit
-def tau_bisect(y, m):
+def tau_bisect(y, m, tmp):
     """Bisection on the bracket [-1, -1/m] (that is [max - 1, max - 1/n] unshifted).
 
     Invariants: f(lo) > 0 >= f(hi), so lo < tau <= hi. Entries >= hi are surely in the
     support (or exactly at tau, where they weigh nothing) and are folded into ``(s, k)``;
     entries <= lo are surely out and are dropped; only the entries strictly inside the
-    bracket stay active, kept in ``y[lo_i:hi_i]``. Each step partitions the active entries
-    around the midpoint in one pass (Lomuto), evaluates f there from the partial sums, and
-    keeps one side. It stops when no entry is strictly inside the bracket: the support is
-    then known and ``t = (s - 1) / k`` exactly. The bracket's lower end starts at the
-    smallest candidate when f is positive there (otherwise every candidate is in the
-    support and no step is needed), so dense rows do not spend steps shrinking [-1, min].
-    If the bracket shrinks to adjacent floats with entries still inside (entries within
-    an ulp of tau), ``finish`` decides them exactly.
+    bracket stay active. Each step splits the active entries around the midpoint in one
+    branch-free pass (those above it stay in place at the front, those below go to ``tmp``,
+    and the two arrays swap roles when the lower part is kept), evaluates f there from the
+    partial sums, and keeps one side. It stops when no entry is strictly inside the bracket:
+    the support is then known and ``t = (s - 1) / k`` exactly. The bracket's lower end
+    starts at the smallest candidate when f is positive there (otherwise every candidate is
+    in the support and no step is needed), so dense rows do not spend steps shrinking
+    [-1, min]. If the bracket shrinks to adjacent floats with entries still inside (entries
+    within an ulp of tau), ``finish`` decides them exactly.
     """
-    lo = -1.0
     hi = -1.0 / m
-    s = 0.0
+    # first pass, branch-free: entries >= hi to tmp (folded), the others stay active in y
     k = 0
-    sa = 0.0
-    ymin = 0.0
-    nmin = 0  # how many active entries equal ymin
     w = 0
+    ymin = 0.0
     for i in range(m):
         v = y[i]
-        if v >= hi:
-            s += v
-            k += 1
-        elif v > lo:
-            y[w] = v
-            w += 1
-            sa += v
-            if v < ymin:
-                ymin = v
-                nmin = 0
-            nmin += v == ymin
+        up = v >= hi
+        tmp[k] = v
+        k += up
+        y[w] = v
+        w += not up
+        ymin = min(ymin, v)
+    s = psum(tmp, 0, k)
     if w == 0:
         return (s - 1.0) / k, k
+    sa = psum(y, 0, w)
     # f at the smallest active entry (which itself counts 0). If f(ymin) <= 0, tau <= ymin:
     # every candidate is in the support, except the minimum's copies if they sit at tau.
     if (s + sa) - ymin * (k + w) - 1.0 <= 0.0:
         k += w
         t = (s + sa - 1.0) / k
         if not ymin > t:
-            k -= nmin
+            for i in range(w):
+                k -= y[i] == ymin
         return t, k
     lo = ymin
-    a0 = 0
-    a1 = w
+    a = y
+    b = tmp
+    na = w  # active entries: a[:na], all strictly inside (lo, hi) except ymin's copies
     keq = 0  # folded entries equal to the current hi: at tau if tau turns out to be hi
     while True:
         mid = 0.5 * (lo + hi)
         if not (lo < mid and mid < hi):
-            return finish(y, a0, a1, s, k)
-        # one pass: entries > mid to the front (Lomuto); count the rare entries equal to
-        # mid or <= lo (the latter only right after lo was raised to the smallest entry)
-        p = a0
-        sp = 0.0
-        odd = 0
-        for i in range(a0, a1):
-            # branch-free swap (selects): the comparison is a coin flip on dense rows
-            v = y[i]
-            u = y[p]
+            return finish(a, 0, na, s, k)
+        # one pass, no data-dependent branch: entries > mid to a's front, entries strictly
+        # inside (lo, mid) to b's front; entries equal to mid are only counted, entries <= lo
+        # (ymin's copies on the first step) are dropped
+        p = 0
+        q = 0
+        neq = 0
+        for i in range(na):
+            v = a[i]
             above = v > mid
-            y[i] = u if above else v
-            y[p] = v if above else u
+            a[p] = v
+            b[q] = v
             p += above
-            sp += v if above else 0.0
-            odd += (v == mid) | (v <= lo)
-        if (s + sp) - mid * (k + (p - a0)) - 1.0 > 0.0:
-            lo = mid  # tau > mid: y[a0:p] stay active, the rest is out
-            a1 = p
+            q += (v < mid) & (v > lo)
+            neq += v == mid
+        sp = psum(a, 0, p)  # the entries above mid, now contiguous
+        if (s + sp) - mid * (k + p) - 1.0 > 0.0:
+            lo = mid  # tau > mid: a[:p] stay active, the rest is out
+            na = p
         else:
-            hi = mid  # tau <= mid: y[a0:p] are in the support
-            s += sp
-            k += p - a0
-            a0 = p
-            keq = 0
-            if odd:
-                # entries equal to the new hi are in the support; entries <= lo are out
-                q = a0
-                for i in range(a0, a1):
-                    v = y[i]
-                    if v >= hi:
-                        s += v
-                        k += 1
-                        keq += v == hi
-                    elif v > lo:
-                        y[q] = v
-                        q += 1
-                a1 = q
-        if a0 >= a1:
+            hi = mid  # tau <= mid: a[:p] and the entries equal to mid are in the support
+            s += sp + mid * neq
+            k += p + neq
+            keq = neq
+            a, b = b, a
+            na = q
+        if na == 0:
             t = (s - 1.0) / k
             if not hi > t:
                 k -= keq  # k counts entries strictly above tau (SPEC section 1)

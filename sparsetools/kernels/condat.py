@@ -5,7 +5,7 @@ from .common import finish
 
 
 @jit
-def tau_condat(y, m):
+def tau_condat(y, m, tmp):
     """Condat's online pass, his two cleanup steps, then the exact finish.
 
     Condat keeps rho = (sum of v - 1) / |v| by the running update rho += (y - rho) / |v|.
@@ -56,7 +56,7 @@ def tau_condat(y, m):
             keep = v * c > S - 1.0
             y[w] = v
             w += keep
-            S -= 0.0 if keep else v
+            S -= v * (not keep)
             c -= not keep
         changed = w != ve
         ve = w

@@ -20,7 +20,7 @@ def _sift_down(a, i, size):
 
 
 @jit
-def tau_heap(y, m):
+def tau_heap(y, m, tmp):
     """Heapify ``y[:m]`` (Floyd, O(m)), then pop the largest entries while
     ``1 + j y_(j) > sum_{i<=j} y_(i)``: O(m + k log m) for a support of size k."""
     for i in range(m // 2 - 1, -1, -1):

@@ -1,0 +1,95 @@
+#!/usr/bin/env python
+"""Where a row's time goes: each shared pass and each method, in ns per entry, one thread.
+
+For every benchmark shape and regime, runs the stages of the sparsemax driver cumulatively
+over all rows in one thread (the candidate pass ``gather``; then ``presolve``; then the
+method; then the output write) and prints each stage's time as the difference of two
+cumulative timings, divided by the number of entries, next to the time of ``np.copyto`` of
+the same array. Fresh rows every time (the whole batch), so the branch predictor cannot
+learn a row. Used for the analysis in the README's "Performance" section.
+"""
+
+import argparse
+import time
+
+import numba
+import numpy as np
+
+from sparsetools._jit import specialize
+from sparsetools._registry import METHODS, row_tau
+from sparsetools.bench import REGIMES, SHAPES, make_rows
+from sparsetools.kernels.common import apply_row, gather, presolve
+
+
+# not cached on disk: a cached copy of a function defined in a script that calls the
+# literal-dispatched row_tau fails to load in the next process ("No module named <dynamic>")
+@numba.njit(error_model="numpy")
+def _stages(z, out, upto, method):
+    """Run the driver's stages up to ``upto`` (0 gather, 1 presolve, 2 method, 3 write)."""
+    n = z.shape[1]
+    buf = np.empty(n)
+    tmp = np.empty(n)
+    acc = 0.0
+    for r in range(z.shape[0]):
+        M, m, st = gather(z[r], buf)
+        if upto == 0:
+            acc += m + buf[m - 1]
+            continue
+        t, k, done = presolve(buf, m)
+        if upto >= 2 and not done:
+            t, k = row_tau(buf, k, tmp, method)
+        acc += t
+        if upto == 3:
+            apply_row(z[r], M, t, out[r])
+    return acc
+
+
+def _best(f, repeat):
+    f()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=7, help="timings per stage (the minimum is kept)")
+    ap.add_argument("--shape", action="append", metavar="ROWSxN",
+                    help="a shape to time instead of the benchmark's (repeatable), e.g. 64x128")
+    args = ap.parse_args(argv)
+    shapes = SHAPES
+    if args.shape:
+        try:
+            shapes = [tuple(int(v) for v in s.lower().split("x")) for s in args.shape]
+        except ValueError:
+            ap.error(f"--shape takes ROWSxN, like 64x128; got {args.shape}")
+    print("ns per entry, one thread; each stage is the difference of two cumulative timings\n")
+    print("| regime | shape | copy | gather | presolve | " + " | ".join(f"{m} | +write" for m in METHODS) + " |")
+    print("|" + "---|" * (5 + 2 * len(METHODS)))
+    for regime in REGIMES:
+        for shape in shapes:
+            z = make_rows(shape, regime)
+            out = np.empty_like(z)
+            per = 1e9 / z.size
+
+            def stage(upto, code):
+                entry = specialize(_stages, (z, out, upto), code)  # the method is a literal
+                return _best(lambda: entry(z, out, upto, code), args.repeat)
+
+            copy = _best(lambda: np.copyto(out, z), args.repeat)
+            g = stage(0, 0)
+            p = stage(1, 0)
+            cells = [copy * per, g * per, (p - g) * per]
+            for code in range(len(METHODS)):
+                t2 = stage(2, code)
+                t3 = stage(3, code)
+                cells += [(t2 - p) * per, (t3 - t2) * per]
+            print(f"| {regime} | {shape[0]}x{shape[1]} | " + " | ".join(f"{c:.2f}" for c in cells) + " |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
