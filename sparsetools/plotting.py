@@ -1,0 +1,367 @@
+"""Figures of sparsemax against softmax: the paper's Figure 1 and the pictures a reader wants.
+
+Every ``plot_*`` function takes an optional Matplotlib axes (or figure, for the multi-panel
+ones), draws on it, and returns the Figure. Without one it makes a new Figure sized for one
+column of a two-column paper (3.4 in wide) with fonts that stay readable there. Nothing here
+uses ``pyplot``: the figures are plain ``matplotlib.figure.Figure`` objects, so importing this
+module never selects or starts a GUI backend; save them with ``fig.savefig``.
+
+Colours are the Okabe-Ito palette (safe for the common colour-vision deficiencies); sparsemax
+is always blue and softmax always vermillion. The figures of ``scripts/make_figures.py`` are
+the functions of ``FIGURES`` with their defaults.
+
+Matplotlib is imported only by this module (``import sparsetools`` does not load it).
+"""
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Polygon
+
+from ._core import sparsemax
+
+# Okabe & Ito (2008), "Color Universal Design"
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+}
+SPARSEMAX_COLOR = OKABE_ITO["blue"]
+SOFTMAX_COLOR = OKABE_ITO["vermillion"]
+
+#: rc settings applied while a figure is drawn: sizes for a 3.4 in column
+STYLE = {
+    "font.size": 8,
+    "axes.titlesize": 8.5,
+    "axes.labelsize": 8,
+    "legend.fontsize": 7,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "lines.linewidth": 1.4,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.03,
+    "svg.hashsalt": "sparsetools",  # deterministic SVG ids
+}
+
+COLUMN_WIDTH = 3.4  # inches
+
+
+def softmax(z, axis=-1):
+    """Softmax along ``axis`` with the max subtracted first (exp never overflows)."""
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _axes(ax, size, projection=None):
+    if ax is not None:
+        return ax.figure, ax
+    fig = Figure(figsize=size, layout="constrained")
+    return fig, fig.add_subplot(projection=projection)
+
+
+# --------------------------------------------------------------------------------------
+# 1-D: the hard sigmoid
+
+
+def plot_hard_sigmoid(t=None, ax=None):
+    """The paper's Figure 1, left: ``sparsemax([t, 0])_1`` against ``softmax([t, 0])_1``.
+
+    For two scores sparsemax is the hard sigmoid ``clip((t + 1) / 2, 0, 1)``, exactly 0
+    below t = -1 and exactly 1 above t = 1; softmax is the logistic function ``1 / (1 +
+    exp(-t))``, which never reaches either. ``t`` defaults to 601 points on [-3, 3].
+    Lines, in order: sparsemax, softmax.
+    """
+    t = np.linspace(-3.0, 3.0, 601) if t is None else np.asarray(t, dtype=np.float64)
+    z = np.stack([t, np.zeros_like(t)], axis=-1)
+    fig, ax = _axes(ax, (COLUMN_WIDTH, 2.3))
+    ax.plot(t, sparsemax(z)[:, 0], color=SPARSEMAX_COLOR, label=r"sparsemax$([t, 0])_1$")
+    ax.plot(t, softmax(z)[:, 0], color=SOFTMAX_COLOR, linestyle="--", label=r"softmax$([t, 0])_1$")
+    ax.axhline(0.0, color="0.8", linewidth=0.6, zorder=0)
+    ax.axhline(1.0, color="0.8", linewidth=0.6, zorder=0)
+    ax.set_xlabel(r"score $t$ (the other score is 0)")
+    ax.set_ylabel("probability of the first entry")
+    ax.set_title("Two scores: sparsemax is a hard sigmoid")
+    ax.set_xlim(t.min(), t.max())
+    ax.set_ylim(-0.04, 1.04)
+    ax.legend(loc="upper left", frameon=False)
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# 2-D: surfaces, and the support map that explains them
+
+
+def grid3(n=121, lim=3.0):
+    """``(t1, t2, z)``: an n x n grid on [-lim, lim]^2 and the score vectors [t1, t2, 0]."""
+    t = np.linspace(-lim, lim, n)
+    t1, t2 = np.meshgrid(t, t)
+    z = np.stack([t1, t2, np.zeros_like(t1)], axis=-1)
+    return t1, t2, z
+
+
+def plot_surfaces(n=121, fig=None):
+    """The paper's Figure 1, right: ``softmax([t1, t2, 0])_1`` and ``sparsemax([t1, t2, 0])_1``
+    over [-3, 3]^2 as two surfaces, one above the other.
+
+    The sparsemax surface is piecewise linear with flat zones: exactly 0 where the first
+    entry is out of the support and exactly 1 where it is the whole support. Softmax is
+    smooth and never reaches either. Returns the Figure; its two axes are softmax, then
+    sparsemax.
+    """
+    t1, t2, z = grid3(n)
+    if fig is None:
+        fig = Figure(figsize=(COLUMN_WIDTH, 5.6), layout="constrained")
+    panels = [
+        ("softmax", softmax(z)[..., 0], SOFTMAX_COLOR, "Reds"),
+        ("sparsemax", sparsemax(z)[..., 0], SPARSEMAX_COLOR, "Blues"),
+    ]
+    for i, (name, p, color, cmap) in enumerate(panels):
+        ax = fig.add_subplot(2, 1, i + 1, projection="3d")
+        ax.plot_surface(t1, t2, p, cmap=cmap, vmin=-0.3, vmax=1.0, rstride=4, cstride=4,
+                        linewidth=0.2, edgecolor=color, antialiased=True)
+        ax.set_xlabel(r"$t_1$", labelpad=-6)
+        ax.set_ylabel(r"$t_2$", labelpad=-6)
+        ax.set_zlabel(rf"{name}$([t_1, t_2, 0])_1$", labelpad=-4)
+        ax.set_zlim(0.0, 1.0)
+        ax.tick_params(pad=-3)
+        ax.set_title(f"{name}: " + ("flat at exactly 0 and 1" if name == "sparsemax" else "smooth, never 0 or 1"),
+                     pad=0)
+        ax.view_init(elev=26, azim=-124)
+    return fig
+
+
+#: the seven supports of sparsemax([t1, t2, 0]), in the order of their codes 0..6
+SUPPORTS = ((0,), (1,), (2,), (0, 1), (0, 2), (1, 2), (0, 1, 2))
+_SUPPORT_COLORS = (
+    OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["bluish green"],
+    OKABE_ITO["reddish purple"], OKABE_ITO["sky blue"], OKABE_ITO["orange"], OKABE_ITO["yellow"],
+)
+
+
+def support_codes(z):
+    """For score vectors ``z[..., 3]``: the index in ``SUPPORTS`` of each one's support."""
+    p = sparsemax(z) > 0
+    bits = p[..., 0] * 1 + p[..., 1] * 2 + p[..., 2] * 4
+    lookup = np.full(8, -1)
+    for code, s in enumerate(SUPPORTS):
+        lookup[sum(1 << i for i in s)] = code
+    return lookup[bits]
+
+
+#: the exact region boundaries of sparsemax([a, b, 0]) as segments ((a0, b0), (a1, b1)) in
+#: [-3, 3]^2: a vertex region ends where its runner-up reaches it (a - b = 1, a = 1, ...),
+#: an edge region where the third entry reaches the edge's tau (a + b = 1: tau of {1, 2} is
+#: (a + b - 1) / 2 = 0; b = (a - 1) / 2: tau of {1, 3} is (a - 1) / 2 = b; and symmetrically)
+BOUNDARIES = (
+    ((1.0, 0.0), (3.0, 2.0)),    # {1} | {1, 2}:   a - b = 1, b >= 0
+    ((1.0, 0.0), (1.0, -3.0)),   # {1} | {1, 3}:   a = 1, b <= 0
+    ((0.0, 1.0), (2.0, 3.0)),    # {2} | {1, 2}:   b - a = 1, a >= 0
+    ((0.0, 1.0), (-3.0, 1.0)),   # {2} | {2, 3}:   b = 1, a <= 0
+    ((-1.0, -1.0), (-1.0, -3.0)),  # {3} | {1, 3}: a = -1, b <= -1
+    ((-1.0, -1.0), (-3.0, -1.0)),  # {3} | {2, 3}: b = -1, a <= -1
+    ((1.0, 0.0), (0.0, 1.0)),    # {1, 2} | all:   a + b = 1
+    ((1.0, 0.0), (-1.0, -1.0)),  # {1, 3} | all:   b = (a - 1) / 2
+    ((0.0, 1.0), (-1.0, -1.0)),  # {2, 3} | all:   a = (b - 1) / 2
+)
+
+
+def plot_support_map(n=601, ax=None):
+    """The (t1, t2) plane coloured by the support of ``sparsemax([t1, t2, 0])``, with the
+    exact region boundaries (``BOUNDARIES``) drawn over it.
+
+    Seven regions: three where one entry takes all the mass (the flat zones at 1 of the
+    surfaces), three where exactly two share it, and the central triangle where all three
+    do. The image is ``support_codes`` on an n x n grid; it is the first image of the axes.
+    """
+    t1, t2, z = grid3(n)
+    codes = support_codes(z)
+    fig, ax = _axes(ax, (COLUMN_WIDTH, 3.2))
+    from matplotlib.colors import ListedColormap
+
+    ax.imshow(codes, origin="lower", extent=(-3, 3, -3, 3), cmap=ListedColormap(_SUPPORT_COLORS),
+              vmin=-0.5, vmax=6.5, interpolation="nearest", alpha=0.75)
+    for (a0, b0), (a1, b1) in BOUNDARIES:
+        ax.plot([a0, a1], [b0, b1], color="black", linewidth=0.9)
+    ax.set_xlim(-3, 3)
+    ax.set_ylim(-3, 3)
+    ax.set_aspect("equal")
+    ax.set_xlabel(r"$t_1$")
+    ax.set_ylabel(r"$t_2$")
+    ax.set_title(r"Support of sparsemax$([t_1, t_2, 0])$")
+    handles = [Patch(facecolor=c, alpha=0.75, label="{" + ", ".join(str(i + 1) for i in s) + "}")
+               for s, c in zip(SUPPORTS, _SUPPORT_COLORS)]
+    ax.legend(handles=handles, title="non-zero entries", loc="center left", bbox_to_anchor=(1.02, 0.5),
+              frameon=False, title_fontsize=7)
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# one score vector: bars; the simplex; the temperature path
+
+#: the score vector of the bar chart: the first eight draws of ``np.random.seed(0);
+#: np.random.randn(8)`` (the seed documents' example has the first five), rounded
+BAR_SCORES = (1.76, 0.4, 0.98, 2.24, 1.87, -0.98, 0.95, -0.15)
+
+
+def plot_bars(z=BAR_SCORES, ax=None):
+    """sparsemax(z) and softmax(z) of one score vector as side-by-side bars, one pair per
+    entry, with the scores on the axis and exact zeros marked. The first bar container is
+    sparsemax, the second softmax."""
+    z = np.asarray(z, dtype=np.float64)
+    p, q = sparsemax(z), softmax(z)
+    fig, ax = _axes(ax, (COLUMN_WIDTH, 2.3))
+    x = np.arange(z.size)
+    w = 0.38
+    ax.bar(x - w / 2, p, w, color=SPARSEMAX_COLOR, label="sparsemax")
+    ax.bar(x + w / 2, q, w, color=SOFTMAX_COLOR, label="softmax")
+    for xi, pi in zip(x, p):
+        if pi == 0.0:
+            ax.text(xi - w / 2, 0.01, "0", ha="center", va="bottom", fontsize=7, color=SPARSEMAX_COLOR)
+    ax.set_xticks(x, [f"{v:g}" for v in z])
+    ax.set_xlabel(r"entry $i$, labelled by its score $z_i$")
+    ax.set_ylabel("probability")
+    ax.set_title(f"Same scores: sparsemax keeps {int(np.count_nonzero(p))} of {z.size} entries")
+    ax.set_ylim(0, max(p.max(), q.max()) * 1.12)
+    ax.legend(frameon=False)
+    return fig
+
+
+def _to_plane(p):
+    """2-D coordinates of points of the plane sum = 1 (rows of ``p``), with the simplex's
+    vertices e1, e2, e3 at (0, 0), (1, 0), (1/2, sqrt(3)/2)."""
+    p = np.asarray(p, dtype=np.float64)
+    return np.stack([p[..., 1] + 0.5 * p[..., 2], (np.sqrt(3) / 2) * p[..., 2]], axis=-1)
+
+
+def simplex_points(n=40, seed=0):
+    """``n`` reproducible points of R^3 for the simplex figure: normal around the centre
+    (1/3, 1/3, 1/3), spread enough for every kind of landing place."""
+    rng = np.random.default_rng(seed)
+    return 1 / 3 + 0.55 * rng.standard_normal((n, 3))
+
+
+LANDINGS = ("vertex", "edge", "interior")
+_LANDING_COLORS = (OKABE_ITO["vermillion"], OKABE_ITO["orange"], OKABE_ITO["blue"])
+
+
+def landing(p):
+    """Where sparsemax outputs ``p[..., 3]`` lie on the triangle: 0 vertex, 1 edge, 2 interior
+    (the number of non-zero entries minus one)."""
+    return np.count_nonzero(np.asarray(p) > 0, axis=-1) - 1
+
+
+def plot_simplex(z=None, ax=None):
+    """Points of R^3 and their sparsemax, the Euclidean projection onto the triangle
+    {p >= 0, sum p = 1}, drawn in the triangle's plane.
+
+    Each point z is shown where it meets the plane along (1, 1, 1) (sparsemax ignores that
+    direction), joined to its projection, which is marked by where it lands: on a vertex
+    (one non-zero entry), an edge (two) or inside (three). Points inside the triangle are
+    their own projection. ``z`` defaults to ``simplex_points()``. The first collection of
+    the axes holds the projections, in the order of ``z``.
+    """
+    z = simplex_points() if z is None else np.asarray(z, dtype=np.float64)
+    p = sparsemax(z)
+    shifted = z - (z.sum(axis=-1, keepdims=True) - 1.0) / 3.0  # z moved along (1, 1, 1) into the plane
+    a, b = _to_plane(shifted), _to_plane(p)
+    where = landing(p)
+    fig, ax = _axes(ax, (COLUMN_WIDTH, 3.0))
+    ax.scatter(b[:, 0], b[:, 1], s=16, c=[_LANDING_COLORS[i] for i in where], zorder=3,
+               edgecolors="black", linewidths=0.4)
+    corners = _to_plane(np.eye(3))
+    ax.add_patch(Polygon(corners, closed=True, facecolor="0.93", edgecolor="black", linewidth=0.9, zorder=0))
+    for (x0, y0), (x1, y1) in zip(a, b):
+        ax.plot([x0, x1], [y0, y1], color="0.55", linewidth=0.5, zorder=1)
+    ax.scatter(a[:, 0], a[:, 1], s=7, facecolors="white", edgecolors="0.35", linewidths=0.5, zorder=2)
+    for (x, y), name, (dx, dy) in zip(corners, ("$e_1$", "$e_2$", "$e_3$"), ((-0.07, -0.06), (0.04, -0.06), (0.0, 0.05))):
+        ax.text(x + dx, y + dy, name, ha="center", va="center")
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title("Sparsemax projects onto the simplex")
+    handles = [Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="0.35",
+                      markersize=3.5, label=r"point $z$ (moved along $(1,1,1)$)")]
+    handles += [Line2D([], [], marker="o", linestyle="", markerfacecolor=c, markeredgecolor="black",
+                       markersize=4.5, label=f"projection on {'an' if n == 'edge' else 'a' if n == 'vertex' else 'the'} {n}")
+                for n, c in zip(LANDINGS, _LANDING_COLORS)]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=2, frameon=False,
+              fontsize=6.5, handletextpad=0.2, columnspacing=0.8)
+    return fig
+
+
+#: the score vector of the temperature path
+PATH_SCORES = (2.0, 1.4, 1.1, 0.5, 0.2, -0.6)
+
+
+def support_entry_temperatures(z):
+    """For each entry of ``z``: the temperature at or below which it has left the support
+    of ``sparsemax(z / T)`` (0 for the largest entry, which never leaves).
+
+    Entry i sits exactly at the threshold when the entries above it carry all the mass,
+    ``sum_{j: z_j > z_i} (z_j - z_i) / T = 1``, so it is in the support for
+    ``T > sum_{j: z_j > z_i} (z_j - z_i)`` and out of it at or below that temperature.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    return np.array([np.sum(np.maximum(z - zi, 0.0)) for zi in z])
+
+
+def plot_temperature_path(z=PATH_SCORES, temps=None, ax=None):
+    """Each coordinate of ``sparsemax(z / T)`` as the temperature T goes from 0.2 to 20 (log
+    scale): as T falls, entries leave the support one by one, at the temperatures of
+    ``support_entry_temperatures`` (dotted lines), until only the largest is left. The
+    first ``len(z)`` lines of the axes are the coordinates, in the order of ``z``."""
+    z = np.asarray(z, dtype=np.float64)
+    temps = np.geomspace(0.2, 20.0, 801) if temps is None else np.asarray(temps, dtype=np.float64)
+    p = sparsemax(z[None, :] / temps[:, None])
+    fig, ax = _axes(ax, (COLUMN_WIDTH, 2.5))
+    colors = list(OKABE_ITO.values())[1:] + ["0.4"]
+    for i in range(z.size):
+        ax.plot(temps, p[:, i], color=colors[i % len(colors)], label=f"$z_{i + 1} = {z[i]:g}$")
+    for T in support_entry_temperatures(z):
+        if temps.min() < T < temps.max():
+            ax.axvline(T, color="0.6", linestyle=":", linewidth=0.8, zorder=0)
+    ax.set_xscale("log")
+    ax.set_xlim(temps.min(), temps.max())
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel(r"temperature $T$")
+    ax.set_ylabel(r"sparsemax$(z / T)_i$")
+    ax.set_title("Lowering the temperature empties the support")
+    ax.legend(frameon=False, ncols=2, loc="upper right", fontsize=6.5)
+    return fig
+
+
+#: name -> function of every figure ``scripts/make_figures.py`` writes
+FIGURES = {
+    "hard_sigmoid": plot_hard_sigmoid,
+    "surfaces": plot_surfaces,
+    "support_map": plot_support_map,
+    "bars": plot_bars,
+    "simplex": plot_simplex,
+    "temperature_path": plot_temperature_path,
+}
+
+
+def save_figure(name, path, dpi=200):
+    """Draw the figure ``name`` of ``FIGURES`` with its defaults in the module's ``STYLE`` and
+    save it to ``path`` (format from the suffix: png, pdf or svg). The files are
+    deterministic: no creation date or software version is written into them."""
+    import matplotlib
+
+    if name not in FIGURES:
+        raise ValueError(f"unknown figure {name!r}; known figures: {', '.join(FIGURES)}")
+    fmt = str(path).rsplit(".", 1)[-1].lower()
+    metadata = {"png": {"Software": None}, "pdf": {"CreationDate": None, "Producer": None, "Creator": None},
+                "svg": {"Date": None, "Creator": None}}.get(fmt)
+    if metadata is None:
+        raise ValueError(f"unsupported figure format {fmt!r} in {str(path)!r}; use png, pdf or svg")
+    with matplotlib.rc_context(STYLE):
+        fig = FIGURES[name]()
+        fig.savefig(path, dpi=dpi, metadata=metadata)
+    return fig

@@ -1,0 +1,161 @@
+"""sparsetools.plotting and scripts/make_figures.py, on the Agg backend: the plotted data
+against closed forms and against sparsemax, the script's files, and each figure against the
+committed PNG in figures/."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.testing.compare import compare_images  # noqa: E402
+from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
+
+from sparsetools import plotting, sparsemax  # noqa: E402
+
+FIGURES_DIR = Path(__file__).resolve().parent.parent / "figures"
+
+
+def test_hard_sigmoid_data_are_the_closed_forms():
+    fig = plotting.plot_hard_sigmoid()
+    sparse, soft = fig.axes[0].lines[:2]
+    t = sparse.get_xdata()
+    assert t.min() == -3.0 and t.max() == 3.0 and t.size > 100
+    assert_allclose(sparse.get_ydata(), np.clip((t + 1) / 2, 0, 1), rtol=0, atol=1e-15)
+    assert_allclose(soft.get_ydata(), 1 / (1 + np.exp(-t)), rtol=1e-14, atol=0)
+    y = sparse.get_ydata()
+    assert np.all(y[t <= -1] == 0.0) and np.all(y[t >= 1] == 1.0)  # exactly, not nearly
+
+
+def test_softmax_is_stable():
+    assert_allclose(plotting.softmax([1000.0, 0.0]), [1.0, np.exp(-1000.0)], rtol=0, atol=1e-300)
+    assert_allclose(plotting.softmax([[0.0, np.log(3.0)]]), [[0.25, 0.75]])
+
+
+def test_support_map_agrees_with_sparsemax_on_its_grid():
+    fig = plotting.plot_support_map(n=61)
+    codes = fig.axes[0].images[0].get_array()
+    t = np.linspace(-3, 3, 61)
+    for i in range(0, 61, 6):
+        for j in range(0, 61, 5):
+            p = sparsemax(np.array([t[j], t[i], 0.0]))  # row i is t2, column j is t1
+            assert plotting.SUPPORTS[codes[i, j]] == tuple(np.flatnonzero(p > 0))
+    assert set(np.unique(codes)) == set(range(7))  # all seven supports appear
+
+
+@pytest.mark.parametrize("seg", plotting.BOUNDARIES)
+def test_boundaries_separate_different_supports(seg):
+    (a0, b0), (a1, b1) = seg
+    d = np.array([a1 - a0, b1 - b0])
+    normal = np.array([-d[1], d[0]]) / np.hypot(*d)
+    for s in (0.1, 0.5, 0.9):
+        x = np.array([a0, b0]) + s * d
+        sides = [plotting.support_codes(np.array([*(x + e * normal), 0.0])) for e in (-1e-6, 1e-6)]
+        assert sides[0] != sides[1], (seg, s)
+        on = sparsemax(np.array([*x, 0.0]))
+        assert np.count_nonzero(on > 1e-9) <= max(len(plotting.SUPPORTS[c]) for c in sides)
+
+
+def test_surfaces_are_softmax_and_sparsemax():
+    t1, t2, z = plotting.grid3(41)
+    p = sparsemax(z)[..., 0]
+    assert_allclose(p, np.clip(p, 0, 1))
+    assert np.any(p == 0.0) and np.any(p == 1.0)  # the flat zones
+    q = plotting.softmax(z)[..., 0]
+    assert np.all((q > 0) & (q < 1))
+    fig = plotting.plot_surfaces(n=21)
+    assert [ax.name for ax in fig.axes] == ["3d", "3d"]
+    assert "softmax" in fig.axes[0].get_title() and "sparsemax" in fig.axes[1].get_title()
+
+
+def test_bars_are_the_two_distributions():
+    z = np.array([0.3, 2.0, 1.5, -1.0])
+    fig = plotting.plot_bars(z)
+    sparse, soft = fig.axes[0].containers[:2]
+    assert_allclose([b.get_height() for b in sparse], sparsemax(z), atol=1e-15)
+    assert_allclose([b.get_height() for b in soft], np.exp(z) / np.exp(z).sum(), rtol=1e-14)
+    assert "keeps 2 of 4" in fig.axes[0].get_title()
+
+
+def test_simplex_projections():
+    z = plotting.simplex_points()
+    fig = plotting.plot_simplex(z)
+    proj = fig.axes[0].collections[0].get_offsets()
+    p = sparsemax(z)
+    assert_allclose(proj, plotting._to_plane(p), atol=1e-12)
+    kinds = plotting.landing(p)
+    assert set(kinds) == {0, 1, 2}  # the default points land on vertices, edges and inside
+    assert_array_equal(plotting.landing(np.eye(3)), 0)
+    assert_allclose(plotting._to_plane(np.eye(3)), [[0, 0], [1, 0], [0.5, np.sqrt(3) / 2]], atol=1e-15)
+
+
+def test_temperature_path():
+    z = np.array(plotting.PATH_SCORES)
+    fig = plotting.plot_temperature_path()
+    lines = fig.axes[0].lines[: z.size]
+    T = lines[0].get_xdata()
+    for i, line in enumerate(lines):
+        assert_allclose(line.get_ydata(), sparsemax(z[None] / T[:, None])[:, i], atol=1e-15)
+    for i, Ti in enumerate(plotting.support_entry_temperatures(z)):
+        if Ti > 0:
+            assert sparsemax(z / (Ti * (1 + 1e-9)))[i] > 0  # just above: in the support
+            assert sparsemax(z / (Ti * (1 - 1e-9)))[i] == 0.0  # just below: out
+    assert plotting.support_entry_temperatures(z)[np.argmax(z)] == 0.0
+
+
+def test_unknown_figure_and_format(tmp_path):
+    with pytest.raises(ValueError, match="unknown figure 'nope'; known figures: hard_sigmoid"):
+        plotting.save_figure("nope", tmp_path / "x.png")
+    with pytest.raises(ValueError, match="unsupported figure format 'jpg'"):
+        plotting.save_figure("bars", tmp_path / "x.jpg")
+
+
+def _script():
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "make_figures.py"
+    spec = importlib.util.spec_from_file_location("make_figures", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_script_writes_every_figure(tmp_path, capsys):
+    written = _script().main(["--out", str(tmp_path), "--dpi", "40"])
+    assert sorted(p.name for p in written) == sorted(f"{n}.png" for n in plotting.FIGURES)
+    assert all(p.stat().st_size > 1000 for p in written)
+    assert capsys.readouterr().out.count("wrote ") == len(plotting.FIGURES)
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf", "png"])
+def test_script_only_and_format_deterministic(tmp_path, fmt):
+    run = _script().main
+    a = run(["--out", str(tmp_path / "a"), "--only", "hard_sigmoid", "--format", fmt, "--dpi", "40"])
+    b = run(["--out", str(tmp_path / "b"), "--only", "hard_sigmoid", "--format", fmt, "--dpi", "40"])
+    assert [p.name for p in a] == [f"hard_sigmoid.{fmt}"]
+    assert a[0].read_bytes() == b[0].read_bytes()
+
+
+def test_script_rejects_bad_arguments(capsys):
+    with pytest.raises(SystemExit):
+        _script().main(["--only", "nope"])
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", list(plotting.FIGURES))
+def test_figure_matches_committed_png(name, tmp_path):
+    expected = FIGURES_DIR / f"{name}.png"
+    actual = tmp_path / f"{name}.png"
+    plotting.save_figure(name, actual)  # the script's defaults: 200 dpi
+    result = compare_images(str(expected), str(actual), tol=2.0)
+    assert result is None, result
+
+
+def test_import_sparsetools_does_not_load_matplotlib():
+    import subprocess
+    import sys
+
+    code = "import sys, sparsetools; sys.exit('matplotlib' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
