@@ -321,7 +321,8 @@ def plot_temperature_path(z=PATH_SCORES, temps=None, ax=None):
     temps = np.geomspace(0.2, 20.0, 801) if temps is None else np.asarray(temps, dtype=np.float64)
     p = sparsemax(z[None, :] / temps[:, None])
     fig, ax = _axes(ax, (COLUMN_WIDTH, 2.5))
-    colors = list(OKABE_ITO.values())[1:] + ["0.4"]
+    # the palette without yellow, which is faint on white for thin lines
+    colors = [c for k, c in OKABE_ITO.items() if k != "yellow"]
     for i in range(z.size):
         ax.plot(temps, p[:, i], color=colors[i % len(colors)], label=f"$z_{i + 1} = {z[i]:g}$")
     for T in support_entry_temperatures(z):
