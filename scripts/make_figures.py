@@ -7,7 +7,6 @@ hard_sigmoid, surfaces, support_map, bars, simplex, temperature_path.
 """
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -39,4 +38,3 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
-    sys.exit(0)

@@ -14,6 +14,7 @@ Matplotlib is imported only by this module (``import sparsetools`` does not load
 """
 
 import numpy as np
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
@@ -184,8 +185,6 @@ def plot_support_map(n=601, ax=None):
     t1, t2, z = grid3(n)
     codes = support_codes(z)
     fig, ax = _axes(ax, (COLUMN_WIDTH, 3.2))
-    from matplotlib.colors import ListedColormap
-
     ax.imshow(codes, origin="lower", extent=(-3, 3, -3, 3), cmap=ListedColormap(_SUPPORT_COLORS),
               vmin=-0.5, vmax=6.5, interpolation="nearest", alpha=0.75)
     for (a0, b0), (a1, b1) in BOUNDARIES:

@@ -48,6 +48,14 @@ def test_bench_passes_prints_every_stage(capsys):
         [float(c) for c in cells[2:]]  # every stage timed
 
 
+def test_bench_sort_prints_both_sorts(capsys):
+    load_script("bench_sort").main(["--sizes", "5", "300", "--entries", "3000"])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "m |" not in line]
+    assert [line.split(" | ")[0] for line in rows] == ["| 5", "| 300"]
+    for line in rows:
+        [float(c) for c in line.strip("| ").split(" | ")[1:]]
+
+
 @pytest.mark.parametrize("regime", bench.REGIMES)
 def test_make_rows_regimes(regime):
     z = bench.make_rows((3, 1000), regime, np.float32, seed=1)

@@ -96,38 +96,16 @@ def presolve(a, m):
       superset of the support, for the method to finish. On dense long rows this halves
       the work of every method; on sparse rows it costs one pass over a few entries.
 
-    One pass for the sum and the minimum, one branch-free pass for the filter.
+    One pass for the sum (``psum``), one branch-free pass for the filter; every candidate is
+    above the bound exactly when the filter keeps them all.
     """
-    # four partial sums: one float64 accumulator is a chain of dependent additions whose
-    # latency, not the memory, would set the speed of this pass
-    s0 = s1 = s2 = s3 = 0.0
-    lo = 0.0
-    j = 0
-    while j + 4 <= m:
-        v0 = a[j]
-        v1 = a[j + 1]
-        v2 = a[j + 2]
-        v3 = a[j + 3]
-        s0 += v0
-        s1 += v1
-        s2 += v2
-        s3 += v3
-        lo = min(lo, min(min(v0, v1), min(v2, v3)))
-        j += 4
-    while j < m:
-        v0 = a[j]
-        s0 += v0
-        lo = min(lo, v0)
-        j += 1
-    t = ((s0 + s1) + (s2 + s3) - 1.0) / m
-    if lo > t:
-        return t, m, True
+    t = (psum(a, 0, m) - 1.0) / m
     w = 0
     for j in range(m):
         v = a[j]
         a[w] = v
         w += v > t
-    return t, w, False
+    return t, w, w == m
 
 
 @jit

@@ -56,7 +56,7 @@ def tau_condat(y, m, tmp):
             keep = v * c > S - 1.0
             y[w] = v
             w += keep
-            S -= v * (not keep)
+            S -= 0.0 if keep else v
             c -= not keep
         changed = w != ve
         ve = w

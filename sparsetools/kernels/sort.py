@@ -5,9 +5,10 @@ import numpy as np
 from .._jit import jit
 
 #: From this many candidates on, ``tau_sort`` sorts with its radix sort instead of Numba's
-#: quicksort. Measured on rows of fresh N(0, 1e-6) candidates (the branch predictor cannot
-#: learn them): quicksort costs 50-120 ns per entry from 100 entries up (a mispredicted
-#: comparison per level), the radix sort 20-25 ns from 300 up, and loses below about 100.
+#: quicksort. ``python scripts/bench_sort.py`` sorts fresh rows of N(0, 1e-6) candidates
+#: (the branch predictor cannot learn them): quicksort cost 35 to 111 ns per entry from 30
+#: to 500,000 entries (a mispredicted comparison per level), the radix sort 15 to 30 ns from
+#: 300 on; they tie near 100 and the radix sort loses below.
 RADIX_FROM = 256
 
 _SIGN = np.uint64(0x8000000000000000)
