@@ -1,7 +1,35 @@
-"""sparsetools: exact, fast sparsemax for NumPy arrays, compiled with Numba."""
+"""sparsetools: exact, fast sparsemax for NumPy arrays, compiled with Numba: the projection,
+its derivatives, its loss, and softmax counterparts to compare with."""
 
+from ._activations import softmax, softmax_sigmoid, softmax_sigmoid_jacobian, softmax_sigmoid_vjp
 from ._core import sparsemax, sparsemax_threshold
+from ._derivs import sparsemax_jacobian, sparsemax_jvp, sparsemax_vjp
+from ._losses import (
+    softmax_loss,
+    softmax_loss_and_grad,
+    softmax_loss_grad,
+    sparsemax_loss,
+    sparsemax_loss_and_grad,
+    sparsemax_loss_grad,
+)
 from ._registry import METHODS
 
-__all__ = ["METHODS", "sparsemax", "sparsemax_threshold"]
+__all__ = [
+    "METHODS",
+    "softmax",
+    "softmax_loss",
+    "softmax_loss_and_grad",
+    "softmax_loss_grad",
+    "softmax_sigmoid",
+    "softmax_sigmoid_jacobian",
+    "softmax_sigmoid_vjp",
+    "sparsemax",
+    "sparsemax_jacobian",
+    "sparsemax_jvp",
+    "sparsemax_loss",
+    "sparsemax_loss_and_grad",
+    "sparsemax_loss_grad",
+    "sparsemax_threshold",
+    "sparsemax_vjp",
+]
 __version__ = "0.1.0"

@@ -13,7 +13,27 @@ from numba import prange
 
 from ._jit import jit
 from ._registry import row_tau
-from .kernels.common import OK, apply_row, gather, presolve
+from .kernels.common import (
+    BAD_LABEL,
+    OK,
+    OTHER_INF,
+    OTHER_NAN,
+    TARGET_SUM,
+    apply_row,
+    gather,
+    presolve,
+)
+from .kernels.derivs import (
+    divide_row,
+    exp_shifted_row,
+    jacobian_row,
+    jvp_row,
+    row_max,
+    sigmoid_and_slope,
+    softmax_loss_dist_terms,
+    sparsemax_loss_dist_row,
+    sparsemax_loss_label_row,
+)
 
 
 def chunks_for(rows):
@@ -56,3 +76,227 @@ def apply_rows(z, shift, thresh, out, nchunks):
     for c in prange(nchunks):
         for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
             apply_row(z[r], shift[r], thresh[r], out[r])
+
+
+# ---------------------------------------------------------------------------------------
+# Derivatives and losses. Each driver writes into fresh arrays (the public functions copy
+# into ``out=`` only after the status check), so a bad row may be left half-written.
+
+
+@jit(parallel=True)
+def jvp_rows(p, v, out, status, nchunks):
+    """``out[r] = J(p[r]) v[r]`` for every row; ``status[r]`` as in ``kernels.common``."""
+    rows = p.shape[0]
+    nchunks = min(nchunks, rows)
+    for c in prange(nchunks):
+        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
+            status[r] = jvp_row(p[r], v[r], out[r])
+
+
+@jit(parallel=True)
+def jacobian_rows(p, out, status, nchunks):
+    """``out[r] = J(p[r])``, the dense (n, n) Jacobian of sparsemax at a point whose
+    output is ``p[r]``."""
+    rows = p.shape[0]
+    nchunks = min(nchunks, rows)
+    for c in prange(nchunks):
+        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
+            status[r] = jacobian_row(p[r], out[r])
+
+
+@jit(parallel=True)
+def sparsemax_loss_label_rows(z, labels, loss, grad, status, write_grad, nchunks, method):
+    """Sparsemax loss of every row for the gold class ``labels[r]``, fused with the forward
+    pass; the gradient p - e_label goes to ``grad[r]`` when ``write_grad``."""
+    rows, n = z.shape
+    nchunks = min(nchunks, rows)
+    for c in prange(nchunks):
+        buf = np.empty(n, np.float64)
+        tmp = np.empty(n, np.float64)
+        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
+            row = z[r]
+            lab = labels[r]
+            M, m, st = gather(row, buf)
+            if st == OK and (lab < 0 or lab >= n):
+                st = BAD_LABEL
+            status[r] = st
+            if st != OK:
+                continue
+            t, k, done = presolve(buf, m)
+            if not done:
+                t, k = row_tau(buf, k, tmp, method)
+            if write_grad:
+                loss[r] = sparsemax_loss_label_row(row, M, t, lab, grad[r])
+            else:
+                loss[r] = sparsemax_loss_label_row(row, M, t, lab, tmp)
+
+
+@jit(parallel=True)
+def sparsemax_loss_dist_rows(z, q, qtol, loss, grad, status, write_grad, nchunks, method):
+    """Sparsemax loss of every row for the target distribution ``q[r]`` (checked: entries
+    finite and >= 0, sum within ``qtol`` of 1), fused with the forward pass; the gradient
+    p - q goes to ``grad[r]`` when ``write_grad``."""
+    rows, n = z.shape
+    nchunks = min(nchunks, rows)
+    for c in prange(nchunks):
+        buf = np.empty(n, np.float64)
+        tmp = np.empty(n, np.float64)
+        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
+            row = z[r]
+            M, m, st = gather(row, buf)
+            status[r] = st
+            if st != OK:
+                continue
+            t, k, done = presolve(buf, m)
+            if not done:
+                t, k = row_tau(buf, k, tmp, method)
+            if write_grad:
+                L, qsum, st = sparsemax_loss_dist_row(row, M, t, q[r], grad[r])
+            else:
+                L, qsum, st = sparsemax_loss_dist_row(row, M, t, q[r], tmp)
+            if st == OK and not abs(qsum - 1.0) <= qtol:
+                st = TARGET_SUM
+            status[r] = st
+            loss[r] = L
+
+
+@jit(parallel=True)
+def softmax_rows(z, out, status, nchunks):
+    """``out[r] = softmax(z[r])``, computed as exp(z - max) / sum."""
+    rows = z.shape[0]
+    nchunks = min(nchunks, rows)
+    for c in prange(nchunks):
+        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
+            M, st = row_max(z[r])
+            status[r] = st
+            if st == OK:
+                divide_row(out[r], exp_shifted_row(z[r], M, 1.0, out[r]))
+
+
+@jit(parallel=True)
+def softmax_loss_label_rows(z, labels, loss, grad, status, write_grad, nchunks):
+    """Negative log-likelihood log(sum exp(z - max)) - (z[label] - max) of every row; the
+    gradient softmax - e_label goes to ``grad[r]`` when ``write_grad``."""
+    rows, n = z.shape
+    nchunks = min(nchunks, rows)
+    for c in prange(nchunks):
+        tmp = np.empty(n, np.float64)
+        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
+            row = z[r]
+            lab = labels[r]
+            M, st = row_max(row)
+            if st == OK and (lab < 0 or lab >= n):
+                st = BAD_LABEL
+            status[r] = st
+            if st != OK:
+                continue
+            if write_grad:
+                g = grad[r]
+                s = exp_shifted_row(row, M, 1.0, g)
+                divide_row(g, s)
+                g[lab] = g[lab] - 1.0
+            else:
+                s = exp_shifted_row(row, M, 1.0, tmp)
+            loss[r] = np.log(s) - (np.float64(row[lab]) - M)
+
+
+@jit(parallel=True)
+def softmax_loss_dist_rows(z, q, qtol, loss, grad, status, write_grad, nchunks):
+    """KL(q[r] || softmax(z[r])) of every row (q checked as in the sparsemax loss); the
+    gradient softmax - q goes to ``grad[r]`` when ``write_grad``."""
+    rows, n = z.shape
+    nchunks = min(nchunks, rows)
+    for c in prange(nchunks):
+        tmp = np.empty(n, np.float64)
+        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
+            row = z[r]
+            M, st = row_max(row)
+            status[r] = st
+            if st != OK:
+                continue
+            if write_grad:
+                g = grad[r]
+                s = exp_shifted_row(row, M, 1.0, g)
+                divide_row(g, s)
+                L, qsum, st = softmax_loss_dist_terms(row, M, np.log(s), q[r], g)
+            else:
+                s = exp_shifted_row(row, M, 1.0, tmp)
+                divide_row(tmp, s)
+                L, qsum, st = softmax_loss_dist_terms(row, M, np.log(s), q[r], tmp)
+            if st == OK and not abs(qsum - 1.0) <= qtol:
+                st = TARGET_SUM
+            status[r] = st
+            loss[r] = L
+
+
+@jit(parallel=True)
+def softmax_sigmoid_rows(z, g, out, status, gamma, beta, alpha, relu, vjp, nchunks):
+    """Seed 001's activation a = sigmoid(beta (softmax(gamma z) - alpha)), then relu(a) if
+    ``relu`` (the identity on (0, 1), applied as written). With ``vjp`` false, ``out[r]``
+    is the activation; with ``vjp`` true, ``out[r] = J^T g[r]`` with the full Jacobian
+    J = diag(beta a (1 - a)) gamma (diag(a1) - a1 a1^T) (SPEC section 4)."""
+    rows, n = z.shape
+    nchunks = min(nchunks, rows)
+    for c in prange(nchunks):
+        a1 = np.empty(n, np.float64)
+        u = np.empty(n, np.float64)
+        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
+            row = z[r]
+            M, st = row_max(row)
+            if st == OK and vjp:
+                st = _check_finite(g[r])
+            status[r] = st
+            if st != OK:
+                continue
+            divide_row(a1, exp_shifted_row(row, M, gamma, a1))
+            o = out[r]
+            if not vjp:
+                for i in range(n):
+                    a, _ = sigmoid_and_slope(beta * (a1[i] - alpha))
+                    o[i] = max(a, 0.0) if relu else a
+                continue
+            gr = g[r]
+            for i in range(n):
+                _, slope = sigmoid_and_slope(beta * (a1[i] - alpha))
+                u[i] = beta * slope * np.float64(gr[i])
+            dot = 0.0
+            for i in range(n):
+                dot += a1[i] * u[i]
+            for i in range(n):
+                o[i] = gamma * a1[i] * (u[i] - dot)
+
+
+@jit(parallel=True)
+def softmax_sigmoid_jacobian_rows(z, out, status, gamma, beta, alpha, nchunks):
+    """``out[r]``: the dense (n, n) Jacobian of ``softmax_sigmoid`` at ``z[r]``,
+    J[i, j] = beta a_i (1 - a_i) gamma (delta_ij a1_i - a1_i a1_j)."""
+    rows, n = z.shape
+    nchunks = min(nchunks, rows)
+    for c in prange(nchunks):
+        a1 = np.empty(n, np.float64)
+        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
+            row = z[r]
+            M, st = row_max(row)
+            status[r] = st
+            if st != OK:
+                continue
+            divide_row(a1, exp_shifted_row(row, M, gamma, a1))
+            J = out[r]
+            for i in range(n):
+                _, slope = sigmoid_and_slope(beta * (a1[i] - alpha))
+                d = beta * slope * gamma * a1[i]
+                for j in range(n):
+                    J[i, j] = -d * a1[j]
+                J[i, i] += d
+
+
+@jit
+def _check_finite(v):
+    """OTHER_NAN or OTHER_INF for the first non-finite entry of ``v``, else OK."""
+    for i in range(v.shape[0]):
+        x = v[i]
+        if x != x:
+            return OTHER_NAN
+        if abs(x) == np.inf:
+            return OTHER_INF
+    return OK

@@ -23,9 +23,9 @@ class Rows:
 
     __slots__ = ("z2d", "shape", "axis", "batch_shape", "dtype", "name")
 
-    def __init__(self, z, axis, name="z"):
+    def __init__(self, z, axis, name="z", dtypes=None):
         arr = np.asarray(z)
-        compute, self.dtype = _dtypes(arr.dtype, name)
+        compute, self.dtype = _dtypes(arr.dtype, name) if dtypes is None else dtypes
         self.name = name
         self.shape = arr.shape
         self.axis = normalize_axis_index(axis, arr.ndim) if arr.ndim else _no_axis(axis, name)
@@ -63,22 +63,57 @@ class Rows:
             return f"row {int(idx[0])}"
         return "row (" + ", ".join(str(int(i)) for i in idx) + ")"
 
-    def raise_for_status(self, status):
-        """Raise for the first row whose status is not OK (nothing has been written yet)."""
+    def raise_for_status(self, status, other="target", target=None):
+        """Raise for the first row whose status is not OK (nothing has been written yet).
+
+        ``other`` names the second input (codes about it); ``target`` is the ``Target`` of
+        a loss, used to quote the offending label or sum."""
         bad = np.flatnonzero(status)
         if bad.size == 0:
             return
         r = int(bad[0])
         where = f"{self.row_label(r)} (rows run along axis {self.axis}; {bad.size} bad row(s) in all)"
         code = int(status[r])
+        name = self.name
         if code == common.HAS_NAN:
-            raise ValueError(f"{self.name} contains NaN in {where}")
+            raise ValueError(f"{name} contains NaN in {where}")
         if code == common.HAS_POSINF:
-            raise ValueError(f"{self.name} contains +inf in {where}; only -inf (a mask) is allowed")
+            if name == "p":
+                raise ValueError(f"{name} contains +inf in {where}; it must be a sparsemax output")
+            raise ValueError(f"{name} contains +inf in {where}; only -inf (a mask) is allowed")
         if code == common.ALL_NEGINF:
             raise ValueError(
-                f"{self.name} has no finite entry in {where}: every entry is -inf, so the "
+                f"{name} has no finite entry in {where}: every entry is -inf, so the "
                 f"row has no probability to give"
+            )
+        if code == common.OTHER_NAN:
+            raise ValueError(f"{other} contains NaN in {where}")
+        if code == common.OTHER_INF:
+            raise ValueError(f"{other} contains inf in {where}")
+        if code == common.BAD_LABEL:
+            label = int(target.original.reshape(-1)[r])
+            raise ValueError(
+                f"target has label {label} in {where}, outside [0, {self.n}) "
+                f"(labels index the {self.n} entries of a row)"
+            )
+        if code == common.TARGET_NEG:
+            raise ValueError(
+                f"target has a negative entry in {where}; a target distribution must be >= 0"
+            )
+        if code == common.TARGET_SUM:
+            total = float(np.sum(target.q2d[r], dtype=np.float64))
+            raise ValueError(
+                f"target sums to {total!r} in {where}, not 1 (tolerance {target.tol:.3g}); "
+                f"a target distribution must sum to 1 along axis {self.axis}: normalise it, "
+                f"e.g. q = y / y.sum(axis={self.axis}, keepdims=True)"
+            )
+        if code == common.P_NEG:
+            raise ValueError(
+                f"{name} has a negative entry in {where}; it must be a sparsemax output (>= 0)"
+            )
+        if code == common.P_EMPTY:
+            raise ValueError(
+                f"{name} has no positive entry in {where}; a sparsemax output has at least one"
             )
         raise RuntimeError(f"internal error: unknown row status {code}")  # pragma: no cover
 
@@ -93,6 +128,15 @@ class Rows:
         if not out.flags.writeable:
             raise ValueError("out is read-only")
 
+    def deliver(self, res2d, out):
+        """Return the (rows, n) result ``res2d`` in the input's shape, or copy it into
+        ``out`` (already checked by ``check_out``) and return ``out``."""
+        res = self.unflatten(res2d)
+        if out is None:
+            return res
+        np.copyto(out, res, casting="same_kind")
+        return out
+
     def rows_of(self, out):
         """``out`` as a (rows, n) C-contiguous view in the compute dtype, or None when it
         is not one (then the result is computed aside and copied in)."""
@@ -102,6 +146,63 @@ class Rows:
         if not view.flags.c_contiguous:
             return None
         return view.reshape(self.z2d.shape)
+
+
+def pair(a, b, axis, names):
+    """Two inputs of the same shape (``p`` and ``v``, ``z`` and ``g``) as ``Rows`` in one
+    compute dtype: the promotion of their own compute dtypes; results are returned in the
+    promotion of their result dtypes."""
+    a, b = np.asarray(a), np.asarray(b)
+    ca, ra = _dtypes(a.dtype, names[0])
+    cb, rb = _dtypes(b.dtype, names[1])
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{names[1]} has shape {b.shape}; it must have the shape of {names[0]}, {a.shape}"
+        )
+    dtypes = (np.promote_types(ca, cb), np.promote_types(ra, rb))
+    return Rows(a, axis, names[0], dtypes), Rows(b, axis, names[1], dtypes)
+
+
+class Target:
+    """The ``target`` of a loss, read against the scores' ``Rows``.
+
+    Integer labels have the shape of z without ``axis``: ``labels`` is then an int64
+    (rows,) array. A target distribution has the shape of z: ``q2d`` is then its
+    (rows, n) rows in float64 or float32, and ``tol`` the allowed distance of each row sum
+    from 1, 2 (sqrt(n) + 2) eps of the target's own dtype (float64's for integers and
+    bools), which covers a distribution normalised in that dtype.
+    """
+
+    __slots__ = ("original", "labels", "q2d", "tol")
+
+    def __init__(self, target, rows):
+        t = np.asarray(target)
+        self.original = t
+        self.labels = self.q2d = None
+        self.tol = 0.0
+        if t.shape == rows.batch_shape:
+            if t.dtype.kind not in "iu":
+                raise TypeError(
+                    f"target has shape {t.shape}, the shape of z without axis {rows.axis}, so "
+                    f"it is read as class labels, but its dtype is {t.dtype}; labels must be "
+                    f"integers (a target distribution has the shape of z, {rows.shape})"
+                )
+            self.labels = np.ascontiguousarray(t, dtype=np.int64).reshape(-1)
+            if t.dtype.kind == "u":  # uint64 labels past int64's range must stay out of range
+                self.labels[t.reshape(-1) > np.iinfo(np.int64).max] = -1
+            return
+        if t.shape == rows.shape:
+            compute, _ = _dtypes(t.dtype, "target")
+            eps = np.finfo(t.dtype if t.dtype.kind == "f" else np.float64).eps
+            self.tol = float(2.0 * (np.sqrt(rows.n) + 2.0) * eps)
+            moved = np.moveaxis(t, rows.axis, -1)
+            self.q2d = np.ascontiguousarray(moved, dtype=compute).reshape(-1, rows.n)
+            return
+        raise ValueError(
+            f"target has shape {t.shape}; it must be integer class labels of shape "
+            f"{rows.batch_shape} (z's shape without axis {rows.axis}) or a target "
+            f"distribution of z's shape {rows.shape}"
+        )
 
 
 def _dtypes(dt, name):

@@ -65,7 +65,7 @@ def sparsemax(z, axis=-1, *, method="auto", out=None):
     --------
     >>> import numpy as np, sparsetools
     >>> sparsetools.sparsemax(np.array([1.76405235, 0.40015721, 0.97873798, 2.2408932, 1.86755799]))
-    array([0.1398845 , 0.        , 0.        , 0.61672535, 0.24339015])
+    array([0.1398845 , 0.        , 0.        , 0.61672535, 0.24339014])
     """
     rows = Rows(z, axis)
     if out is None:

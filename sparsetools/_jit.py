@@ -3,8 +3,9 @@
 Every kernel is compiled with the same options: cached on disk (a second process loads the
 machine code instead of compiling it), ``nogil`` so callers may use threads, NumPy's error
 model (a float division by zero gives inf, never a Python exception inside a kernel), and no
-fastmath (fastmath would let LLVM assume that NaN and inf never occur, which breaks the
--inf masking and the NaN detection that the kernels do in their own pass).
+global fastmath (fastmath would let LLVM assume that NaN and inf never occur, which breaks
+the -inf masking and the NaN detection that the kernels do in their own pass); only FMA
+contraction and reassociation may be asked for, function by function.
 
 Compilation is lazy: nothing is compiled at import; a (driver, method, dtype) triple is
 compiled, or loaded from the on-disk cache, the first time it is called.
@@ -18,9 +19,24 @@ from numba.core import types
 _OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
 
 
-def jit(fn=None, *, parallel=False):
-    """``numba.njit`` with the project's options; ``parallel=True`` for prange drivers."""
+def jit(fn=None, *, parallel=False, contract=False, reassoc=False, inline=False):
+    """``numba.njit`` with the project's options; ``parallel=True`` for prange drivers.
+
+    Two fast-math flags may be asked for, function by function, because neither assumes
+    anything about NaN or inf: ``contract=True`` lets LLVM fuse a multiply and an add into
+    one FMA (which rounds once instead of twice), ``reassoc=True`` lets it reorder
+    additions, so that a sum vectorises (only for pure sums: it could also fold
+    ``x * 1e300 * 1e300`` into ``x * inf``). ``inline=True`` inlines the function into its callers in Numba's IR, so that
+    a small elementary function does not stop the caller's loop from vectorising.
+    """
     options = dict(_OPTIONS, parallel=parallel)
+    flags = {"contract"} if contract else set()
+    if reassoc:
+        flags.add("reassoc")
+    if flags:
+        options["fastmath"] = flags
+    if inline:
+        options["inline"] = "always"
     if fn is None:
         return lambda f: numba.njit(**options)(f)
     return numba.njit(**options)(fn)

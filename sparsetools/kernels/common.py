@@ -5,10 +5,18 @@ import numpy as np
 from .._jit import jit
 
 # Row status codes written by the drivers; _contract turns them into exceptions.
+# Codes 1 to 3 are about the scores (or p); the rest about the second array or the target.
 OK = 0
 HAS_NAN = 1
 HAS_POSINF = 2
 ALL_NEGINF = 3
+OTHER_NAN = 4  # the second array (v, g, or a target distribution) contains NaN
+OTHER_INF = 5  # ... contains +inf or -inf
+BAD_LABEL = 6  # an integer label outside [0, n)
+TARGET_NEG = 7  # a target distribution with a negative entry
+TARGET_SUM = 8  # a target distribution that does not sum to 1
+P_NEG = 9  # p (a sparsemax output) has a negative entry or -inf
+P_EMPTY = 10  # p has no positive entry, so it has no support
 
 
 @jit
@@ -57,28 +65,25 @@ def gather(row, buf):
     return M, w, OK
 
 
-@jit
+@jit(reassoc=True)
 def psum(a, lo, hi):
-    """float64 sum of ``a[lo:hi]`` with four partial sums.
+    """float64 sum of ``a[lo:hi]``, vectorised.
 
-    A single accumulator is a chain of dependent additions whose latency (not the memory)
-    sets the speed of a pass; four chains run side by side. The kernels sum kept entries
-    here, after a branch-free filter has placed them contiguously, rather than inside the
-    filter with ``s += v if keep else 0.0``: LLVM compiles that conditional (and ``v * keep``
-    alike) to a data-dependent branch, which mispredicts on every other entry of a dense row.
+    A plain ``s += a[j]`` loop is one chain of dependent additions whose latency, not the
+    memory, sets its speed; compiled with the ``reassoc`` flag (and only that flag: NaN and
+    inf still propagate, so a sum that meets either is NaN or inf) LLVM may keep several
+    partial sums in vector registers instead: 0.075 ns per entry on an L1-resident row
+    against 0.29 for four hand-written scalar chains. The order of the additions is fixed
+    at compile time, so the same input always gives the same bits. The kernels sum kept
+    entries here, after a branch-free filter has placed them contiguously, rather than
+    inside the filter with ``s += v if keep else 0.0``: LLVM compiles that conditional (and
+    ``v * keep`` alike) to a data-dependent branch, which mispredicts on every other entry
+    of a dense row.
     """
-    s0 = s1 = s2 = s3 = 0.0
-    j = lo
-    while j + 4 <= hi:
-        s0 += a[j]
-        s1 += a[j + 1]
-        s2 += a[j + 2]
-        s3 += a[j + 3]
-        j += 4
-    while j < hi:
-        s0 += a[j]
-        j += 1
-    return (s0 + s1) + (s2 + s3)
+    s = 0.0
+    for j in range(lo, hi):
+        s += np.float64(a[j])
+    return s
 
 
 @jit
