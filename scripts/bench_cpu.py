@@ -1,11 +1,13 @@
 #!/usr/bin/env python
-"""Time every sparsemax method against a copy of the same array (the memory floor).
+"""Time every sparsemax method, and the derivative, loss and softmax kernels, against a
+copy of the same array (the memory floor).
 
 Prints, for each input regime and shape, each method's median time as a ratio to
 ``np.copyto`` of the same array into a preallocated one, sampled alternately in the same
-run after a warm-up (compilation excluded). Also times the warm-cache and cold-cache
-first call in fresh processes. Results go to stdout as a Markdown table and, with
---json, to a file.
+run after a warm-up (compilation excluded); then the same for sparsemax_jvp,
+sparsemax_vjp, sparsemax_loss_and_grad and softmax_loss_and_grad (integer labels) and
+softmax, with the default method. Also times the warm-cache and cold-cache first call in
+fresh processes. Results go to stdout as Markdown tables and, with --json, to a file.
 """
 
 import argparse
@@ -19,7 +21,7 @@ import time
 import numpy as np
 
 import sparsetools
-from sparsetools.bench import REGIMES, SHAPES, machine, make_rows, ratio_to_copy
+from sparsetools.bench import REGIMES, SHAPES, derivative_cases, machine, make_rows, ratio_to_copy
 
 STARTUP = "import numpy, sparsetools; sparsetools.sparsemax(numpy.ones((4, 8)))"
 
@@ -43,6 +45,8 @@ def main(argv=None):
     ap.add_argument("--methods", nargs="+", default=list(sparsetools.METHODS),
                     choices=list(sparsetools.METHODS))
     ap.add_argument("--quick", action="store_true", help="fewer repeats (noisier)")
+    ap.add_argument("--tables", nargs="+", default=["methods", "derivatives"],
+                    choices=["methods", "derivatives"], help="which tables to time")
     ap.add_argument("--no-startup", action="store_true", help="skip the fresh-process timings")
     ap.add_argument("--json", help="also write the results to this JSON file")
     args = ap.parse_args(argv)
@@ -50,28 +54,11 @@ def main(argv=None):
     repeat = 3 if args.quick else 9
 
     print(f"dtype: {dtype}; each cell: median time / median time of np.copyto of the same array\n")
-    header = "| regime | shape | copy (ms) | " + " | ".join(args.methods) + " | best |"
-    print(header)
-    print("|" + "---|" * (header.count("|") - 1))
     results = []
-    for regime in REGIMES:
-        for shape in SHAPES:
-            z = make_rows(shape, regime, dtype)
-            ref = sparsetools.sparsemax(z, method="sort")
-            cells, copies = [], []
-            for method in args.methods:
-                p = sparsetools.sparsemax(z, method=method)
-                err = float(np.max(np.abs(p - ref)))
-                if err > (1e-5 if dtype == np.float32 else 1e-12):
-                    raise SystemExit(f"{method} disagrees with sort by {err} on {regime} {shape}")
-                t, c = ratio_to_copy(lambda: sparsetools.sparsemax(z, method=method), z, repeat=repeat)
-                cells.append(t / c)
-                copies.append(c)
-                results.append(dict(regime=regime, shape=list(shape), method=method, seconds=t,
-                                    copy_seconds=c, ratio=t / c, max_abs_diff_vs_sort=err))
-            best = args.methods[int(np.argmin(cells))]
-            print(f"| {regime} | {shape[0]}x{shape[1]} | {np.median(copies) * 1e3:.3f} | "
-                  + " | ".join(f"{r:.2f}" for r in cells) + f" | {best} |", flush=True)
+    if "methods" in args.tables:
+        results += methods_table(args.methods, dtype, repeat)
+    if "derivatives" in args.tables:
+        results += derivatives_table(dtype, repeat)
     print(f"\nmachine: {machine()}")
     report = dict(machine=machine(), dtype=str(dtype), results=results)
     if not args.no_startup:
@@ -81,6 +68,58 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
+
+
+def methods_table(methods, dtype, repeat):
+    """The sparsemax methods, one column each."""
+    header = "| regime | shape | copy (ms) | " + " | ".join(methods) + " | best |"
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    results = []
+    for regime in REGIMES:
+        for shape in SHAPES:
+            z = make_rows(shape, regime, dtype)
+            ref = sparsetools.sparsemax(z, method="sort")
+            cells, copies = [], []
+            for method in methods:
+                p = sparsetools.sparsemax(z, method=method)
+                err = float(np.max(np.abs(p - ref)))
+                if err > (1e-5 if dtype == np.float32 else 1e-12):
+                    raise SystemExit(f"{method} disagrees with sort by {err} on {regime} {shape}")
+                t, c = ratio_to_copy(lambda: sparsetools.sparsemax(z, method=method), z, repeat=repeat)
+                cells.append(t / c)
+                copies.append(c)
+                results.append(dict(regime=regime, shape=list(shape), method=method, seconds=t,
+                                    copy_seconds=c, ratio=t / c, max_abs_diff_vs_sort=err))
+            best = methods[int(np.argmin(cells))]
+            print(f"| {regime} | {shape[0]}x{shape[1]} | {np.median(copies) * 1e3:.3f} | "
+                  + " | ".join(f"{r:.2f}" for r in cells) + f" | {best} |", flush=True)
+    return results
+
+
+def derivatives_table(dtype, repeat):
+    """The derivative, loss and softmax kernels (``sparsetools.bench.derivative_cases``)."""
+    names = list(derivative_cases(make_rows((2, 4), "normal", dtype)))
+    print("\n| regime | shape | copy (ms) | " + " | ".join(names) + " |")
+    print("|" + "---|" * (len(names) + 3))
+    results = []
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for regime in REGIMES:
+        for shape in SHAPES:
+            z = make_rows(shape, regime, dtype)
+            cells, copies = [], []
+            for name, (call, check) in derivative_cases(z).items():
+                err = check()
+                if not err <= tol:
+                    raise SystemExit(f"{name} is off by {err} on {regime} {shape}")
+                t, c = ratio_to_copy(call, z, repeat=repeat)
+                cells.append(t / c)
+                copies.append(c)
+                results.append(dict(regime=regime, shape=list(shape), kernel=name, seconds=t,
+                                    copy_seconds=c, ratio=t / c, max_abs_diff_vs_numpy=err))
+            print(f"| {regime} | {shape[0]}x{shape[1]} | {np.median(copies) * 1e3:.3f} | "
+                  + " | ".join(f"{r:.2f}" for r in cells) + " |", flush=True)
+    return results
 
 
 if __name__ == "__main__":

@@ -25,6 +25,43 @@ def make_rows(shape, regime, dtype=np.float64, seed=0):
     return z.astype(dtype, copy=False)
 
 
+def derivative_cases(z, seed=1):
+    """``{name: (call, check)}``: the derivative, loss and softmax kernels that
+    ``scripts/bench_cpu.py`` times on the rows ``z`` (labels and tangents drawn from
+    ``seed``); ``check()`` returns the call's largest absolute difference from an
+    independent NumPy formula."""
+    import sparsetools as st
+
+    rng = np.random.default_rng(seed)
+    p = st.sparsemax(z)
+    v = rng.standard_normal(z.shape).astype(z.dtype)
+    labels = rng.integers(0, z.shape[-1], z.shape[:-1])
+    s = p > 0
+    k = s.sum(-1, keepdims=True)
+
+    def jvp_ok():
+        ref = np.where(s, v - np.where(s, v, 0).sum(-1, keepdims=True) / k, 0.0)
+        return float(np.max(np.abs(st.sparsemax_jvp(p, v) - ref)))
+
+    def loss_ok():
+        loss, grad = st.sparsemax_loss_and_grad(z, labels)
+        q = np.zeros_like(p)
+        np.put_along_axis(q, labels[..., None], 1.0, -1)
+        return float(np.max(np.abs(grad - (p - q))))
+
+    def softmax_ok():
+        e = np.exp(z - z.max(-1, keepdims=True))
+        return float(np.max(np.abs(st.softmax(z) - e / e.sum(-1, keepdims=True))))
+
+    return {
+        "sparsemax_jvp": (lambda: st.sparsemax_jvp(p, v), jvp_ok),
+        "sparsemax_vjp": (lambda: st.sparsemax_vjp(p, v), jvp_ok),
+        "sparsemax_loss_and_grad": (lambda: st.sparsemax_loss_and_grad(z, labels), loss_ok),
+        "softmax": (lambda: st.softmax(z), softmax_ok),
+        "softmax_loss_and_grad": (lambda: st.softmax_loss_and_grad(z, labels), softmax_ok),
+    }
+
+
 def ratio_to_copy(fn, z, repeat=9, warmup=2, min_time=0.05):
     """``(time of fn, time of the copy of z)``, medians of samples taken alternately.
 

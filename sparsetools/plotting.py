@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 
+from ._activations import softmax
 from ._core import sparsemax
 
 # Okabe & Ito (2008), "Color Universal Design"
@@ -52,13 +53,6 @@ STYLE = {
 }
 
 COLUMN_WIDTH = 3.4  # inches
-
-
-def softmax(z, axis=-1):
-    """Softmax along ``axis`` with the max subtracted first (exp never overflows)."""
-    z = np.asarray(z, dtype=np.float64)
-    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
 
 
 def _axes(ax, size, projection=None):

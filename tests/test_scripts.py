@@ -72,3 +72,22 @@ def test_ratio_to_copy_times_both():
     t, c = bench.ratio_to_copy(lambda: calls.append(1), z, repeat=3, warmup=1, min_time=1e-4)
     assert t > 0 and c > 0 and len(calls) >= 1 + 1 + 3
     assert "numba" in bench.machine()
+
+
+@pytest.mark.parametrize("regime", bench.REGIMES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_derivative_cases_run_and_check(regime, dtype):
+    z = bench.make_rows((5, 40), regime, dtype)
+    cases = bench.derivative_cases(z)
+    assert set(cases) >= {"sparsemax_jvp", "sparsemax_vjp", "sparsemax_loss_and_grad", "softmax"}
+    for name, (call, check) in cases.items():
+        call()
+        assert check() <= (1e-5 if dtype == np.float32 else 1e-12), name
+
+
+def test_derivative_check_catches_a_wrong_result(monkeypatch):
+    import sparsetools
+
+    z = bench.make_rows((5, 40), "normal")
+    monkeypatch.setattr(sparsetools, "softmax", lambda z: np.full(z.shape, 1.0 / z.shape[-1]))
+    assert bench.derivative_cases(z)["softmax"][1]() > 1e-3
