@@ -13,21 +13,13 @@ from numba import prange
 
 from ._jit import jit
 from ._registry import row_tau
-from .kernels.common import (
-    BAD_LABEL,
-    OK,
-    OTHER_INF,
-    OTHER_NAN,
-    TARGET_SUM,
-    apply_row,
-    gather,
-    presolve,
-)
+from .kernels.common import BAD_LABEL, OK, TARGET_SUM, apply_row, gather, presolve
 from .kernels.derivs import (
     divide_row,
     exp_shifted_row,
     jacobian_row,
     jvp_row,
+    nonfinite_status,
     row_max,
     sigmoid_and_slope,
     softmax_loss_dist_terms,
@@ -244,7 +236,7 @@ def softmax_sigmoid_rows(z, g, out, status, gamma, beta, alpha, relu, vjp, nchun
             row = z[r]
             M, st = row_max(row)
             if st == OK and vjp:
-                st = _check_finite(g[r])
+                st = nonfinite_status(g[r])
             status[r] = st
             if st != OK:
                 continue
@@ -289,14 +281,3 @@ def softmax_sigmoid_jacobian_rows(z, out, status, gamma, beta, alpha, nchunks):
                     J[i, j] = -d * a1[j]
                 J[i, i] += d
 
-
-@jit
-def _check_finite(v):
-    """OTHER_NAN or OTHER_INF for the first non-finite entry of ``v``, else OK."""
-    for i in range(v.shape[0]):
-        x = v[i]
-        if x != x:
-            return OTHER_NAN
-        if abs(x) == np.inf:
-            return OTHER_INF
-    return OK

@@ -28,38 +28,45 @@ def make_rows(shape, regime, dtype=np.float64, seed=0):
 def derivative_cases(z, seed=1):
     """``{name: (call, check)}``: the derivative, loss and softmax kernels that
     ``scripts/bench_cpu.py`` times on the rows ``z`` (labels and tangents drawn from
-    ``seed``); ``check()`` returns the call's largest absolute difference from an
-    independent NumPy formula."""
+    ``seed``); ``check()`` runs the call and returns the largest absolute difference of its
+    results from independent NumPy formulas."""
     import sparsetools as st
 
     rng = np.random.default_rng(seed)
     p = st.sparsemax(z)
     v = rng.standard_normal(z.shape).astype(z.dtype)
     labels = rng.integers(0, z.shape[-1], z.shape[:-1])
+    x = z.astype(np.float64)
     s = p > 0
     k = s.sum(-1, keepdims=True)
+    onehot = np.zeros(z.shape)
+    np.put_along_axis(onehot, labels[..., None], 1.0, -1)
+    zc = np.take_along_axis(x, labels[..., None], -1)[..., 0]
+    # the paper's formulas: J v, the sparsemax loss with tau from the support, the NLL
+    jv = np.where(s, v - np.where(s, v, 0).sum(-1, keepdims=True) / k, 0.0)
+    tau = (np.where(s, x, 0).sum(-1, keepdims=True) - 1) / k
+    sp_loss = -zc + 0.5 * np.where(s, x**2 - tau**2, 0).sum(-1) + 0.5
+    e = np.exp(x - x.max(-1, keepdims=True))
+    sm = e / e.sum(-1, keepdims=True)
+    sm_loss = np.log(e.sum(-1)) - (zc - x.max(-1))
 
-    def jvp_ok():
-        ref = np.where(s, v - np.where(s, v, 0).sum(-1, keepdims=True) / k, 0.0)
-        return float(np.max(np.abs(st.sparsemax_jvp(p, v) - ref)))
+    def diff(got, ref):
+        return float(np.max(np.abs(np.asarray(got, np.float64) - ref)))
 
-    def loss_ok():
-        loss, grad = st.sparsemax_loss_and_grad(z, labels)
-        q = np.zeros_like(p)
-        np.put_along_axis(q, labels[..., None], 1.0, -1)
-        return float(np.max(np.abs(grad - (p - q))))
+    def check_pair(call, loss_ref, grad_ref):
+        loss, grad = call()
+        return max(diff(loss, loss_ref), diff(grad, grad_ref))
 
-    def softmax_ok():
-        e = np.exp(z - z.max(-1, keepdims=True))
-        return float(np.max(np.abs(st.softmax(z) - e / e.sum(-1, keepdims=True))))
-
-    return {
-        "sparsemax_jvp": (lambda: st.sparsemax_jvp(p, v), jvp_ok),
-        "sparsemax_vjp": (lambda: st.sparsemax_vjp(p, v), jvp_ok),
-        "sparsemax_loss_and_grad": (lambda: st.sparsemax_loss_and_grad(z, labels), loss_ok),
-        "softmax": (lambda: st.softmax(z), softmax_ok),
-        "softmax_loss_and_grad": (lambda: st.softmax_loss_and_grad(z, labels), softmax_ok),
+    cases = {
+        "sparsemax_jvp": (lambda: st.sparsemax_jvp(p, v), lambda c: diff(c(), jv)),
+        "sparsemax_vjp": (lambda: st.sparsemax_vjp(p, v), lambda c: diff(c(), jv)),
+        "sparsemax_loss_and_grad": (lambda: st.sparsemax_loss_and_grad(z, labels),
+                                    lambda c: check_pair(c, sp_loss, p - onehot)),
+        "softmax": (lambda: st.softmax(z), lambda c: diff(c(), sm)),
+        "softmax_loss_and_grad": (lambda: st.softmax_loss_and_grad(z, labels),
+                                  lambda c: check_pair(c, sm_loss, sm - onehot)),
     }
+    return {name: (call, lambda call=call, chk=chk: chk(call)) for name, (call, chk) in cases.items()}
 
 
 def ratio_to_copy(fn, z, repeat=9, warmup=2, min_time=0.05):

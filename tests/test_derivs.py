@@ -158,25 +158,24 @@ def test_products_out(rng):
     assert_allclose(outT, jvp_ref(p, v), atol=1e-14)
 
 
-def _bad(kind, p, v):
-    p, v = p.copy(), v.copy()
+def _spoil(kind, p, v, r):
+    """Make row ``r`` of (p, v) bad in the way ``kind`` says, in place."""
     if kind == "p_nan":
-        p[2, 1] = np.nan
+        p[r, 1] = np.nan
     elif kind == "p_posinf":
-        p[2, 0] = np.inf
+        p[r, 0] = np.inf
     elif kind == "p_neg":
-        p[2, 3] = -0.25
+        p[r, 3] = -0.25
     elif kind == "p_neginf":
-        p[2, 3] = -np.inf
+        p[r, 3] = -np.inf
     elif kind == "p_zero_row":
-        p[2] = 0.0
+        p[r] = 0.0
     elif kind == "v_nan_on_support":
-        v[2, int(np.argmax(p[2]))] = np.nan
+        v[r, int(np.argmax(p[r]))] = np.nan
     elif kind == "v_inf_off_support":
-        v[2, int(np.argmin(p[2]))] = np.inf
+        v[r, int(np.argmin(p[r]))] = np.inf
     elif kind == "v_neginf":
-        v[2, 0] = -np.inf
-    return p, v
+        v[r, 0] = -np.inf
 
 
 BAD = {
@@ -196,8 +195,9 @@ BAD = {
 def test_products_reject_bad_rows_before_writing(func, vname, kind, rng):
     z = rng.normal(size=(4, 5))
     z[:, 0] += 5.0  # every row has a zero entry (argmin) and a support entry (argmax)
-    p, v = _bad(kind, sparsemax(z), rng.normal(size=(4, 5)))
-    p[3], v[3] = _bad(kind, p, v)[0][2], _bad(kind, p, v)[1][2]  # row 3 bad as well
+    p, v = sparsemax(z), rng.normal(size=(4, 5))
+    for r in (3, 2):
+        _spoil(kind, p, v, r)
     out = np.full((4, 5), 7.0)
     msg = BAD[kind].format(v=vname) + " (rows run along axis 1; 2 bad row(s) in all)"
     with pytest.raises(ValueError, match=re.escape(msg)):

@@ -10,7 +10,19 @@ is computed with ``min`` instead, see ``indicator``).
 import numpy as np
 
 from .._jit import jit
-from .common import HAS_NAN, HAS_POSINF, OK, OTHER_INF, OTHER_NAN, P_EMPTY, P_NEG, TARGET_NEG, psum
+from .common import (
+    ALL_NEGINF,
+    HAS_NAN,
+    HAS_POSINF,
+    OK,
+    OTHER_INF,
+    OTHER_NAN,
+    P_EMPTY,
+    P_NEG,
+    TARGET_NEG,
+    apply_row,
+    psum,
+)
 from .special import _bits_f64, _f64_bits, exp_nonpos
 
 _BIG = 1e300
@@ -52,6 +64,12 @@ def _diagnose_pair(p, v):
     for i in range(p.shape[0]):
         if p[i] < 0:
             return P_NEG
+    return nonfinite_status(v)
+
+
+@jit
+def nonfinite_status(v):
+    """OTHER_NAN if ``v`` has a NaN, else OTHER_INF if it has +inf or -inf, else OK."""
     for i in range(v.shape[0]):
         if v[i] != v[i]:
             return OTHER_NAN
@@ -118,14 +136,11 @@ def jvp_row(p, v, out):
 def jacobian_row(p, out):
     """``out = diag(s) - s s^T / k`` (n x n) for the support s of ``p``; returns the status."""
     n = p.shape[0]
-    k = 0
-    for i in range(n):
-        k += p[i] > 0
-    for i in range(n):
-        if not nonneg_finite(p[i]):
-            st = _diagnose_pair(p, p[:0])
-            if st != OK:
-                return st
+    _, k, good = _support_sum(p, p)
+    if good != n:
+        st = _diagnose_pair(p, p[:0])
+        if st != OK:
+            return st
     if k == 0:
         return P_EMPTY
     inv = 1.0 / k
@@ -151,9 +166,7 @@ def jacobian_row(p, out):
 def sparsemax_loss_label_row(row, M, t, c, g):
     """Loss for gold class ``c``; writes the gradient p - e_c into ``g``."""
     n = row.shape[0]
-    for i in range(n):
-        d = (np.float64(row[i]) - M) - t
-        g[i] = d if d > 0.0 else 0.0
+    apply_row(row, M, t, g)
     g[c] = g[c] - 1.0
     hinge = t - (np.float64(row[c]) - M)
     return 0.5 * psum_sq(g, 0, n) + (hinge if hinge > 0.0 else 0.0)
@@ -228,7 +241,7 @@ def row_max(row):
     if M == np.inf:
         return M, HAS_POSINF
     if M == -np.inf:
-        return M, 3  # ALL_NEGINF
+        return M, ALL_NEGINF
     return M, OK
 
 
