@@ -41,7 +41,8 @@ def sparsemax(z, axis=-1, *, method="auto", out=None):
         The axis along which each row is projected (negative counts from the end).
     method : str
         ``"auto"`` (default) or one of ``sparsetools.METHODS``: ``"sort"``, ``"heap"``,
-        ``"bisect"``, ``"condat"``. All return the same result to rounding.
+        ``"bisect"``, ``"condat"``, ``"duchi"``, ``"michelot"``. All return the same
+        result to rounding.
     out : ndarray, optional
         Where to write the result (same shape as ``z``, a floating dtype, writable).
         Nothing is written if the input is rejected.

@@ -10,7 +10,9 @@ from numba.extending import overload
 
 from .kernels.bisect import tau_bisect
 from .kernels.condat import tau_condat
+from .kernels.duchi import tau_duchi
 from .kernels.heap import tau_heap
+from .kernels.michelot import tau_michelot
 from .kernels.sort import tau_sort
 
 _TABLE = {
@@ -18,6 +20,8 @@ _TABLE = {
     "heap": tau_heap,
     "bisect": tau_bisect,
     "condat": tau_condat,
+    "duchi": tau_duchi,
+    "michelot": tau_michelot,
 }
 
 #: The concrete methods, in registry order. ``method="auto"`` is accepted as well.

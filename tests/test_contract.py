@@ -242,7 +242,7 @@ def test_axis_out_of_range(func, z, axis):
         func(z, axis)
 
 
-VALID = re.escape("valid methods are 'auto', 'sort', 'heap', 'bisect', 'condat'")
+VALID = re.escape("valid methods are 'auto', 'sort', 'heap', 'bisect', 'condat', 'duchi', 'michelot'")
 
 
 @pytest.mark.parametrize("func", FUNCS)
@@ -255,7 +255,7 @@ def test_unknown_method(func, method):
 
 
 def test_unknown_method_exact_message():
-    msg = "unknown method 'foo'; valid methods are 'auto', 'sort', 'heap', 'bisect', 'condat'"
+    msg = "unknown method 'foo'; valid methods are 'auto', 'sort', 'heap', 'bisect', 'condat', 'duchi', 'michelot'"
     with pytest.raises(ValueError) as info:
         sparsemax(np.zeros(3), method="foo")
     assert str(info.value) == msg

@@ -54,7 +54,7 @@ def check_against_reference(z, axis=-1, method="auto", atol=None):
 
 
 def test_public_names():
-    assert METHODS == ("sort", "heap", "bisect", "condat")
+    assert METHODS == ("sort", "heap", "bisect", "condat", "duchi", "michelot")
     assert set(sparsetools.__all__) >= {"sparsemax", "sparsemax_threshold", "METHODS"}
 
 
@@ -686,3 +686,25 @@ def test_threshold_consistent_with_output(any_method, dtype, axis, rng):
     # k counts the entries above tau, which are exactly where the output is positive
     assert_array_equal(k, (zf > t).sum(axis=-1))
     assert_array_equal(k, (np.moveaxis(p, axis, -1) > 0).sum(axis=-1))
+
+
+def test_same_bits_every_run(any_method, rng):
+    # deterministic, threads or not: duchi's pivots come from a fixed generator, and every
+    # sum's order is fixed at compile time
+    z = np.concatenate([rng.standard_normal((40, 3000)), 1e-3 * rng.standard_normal((40, 3000))])
+    first = sparsemax(z, method=any_method)
+    for _ in range(3):
+        assert sparsemax(z, method=any_method).tobytes() == first.tobytes()
+    assert sparsemax(z[::-1], method=any_method)[::-1].tobytes() == first.tobytes()
+
+
+@pytest.mark.parametrize("method", ["duchi", "michelot"])
+def test_literature_methods_on_their_worst_rows(method):
+    # duchi: a row of one value (a two-way split would take one pivot off per step);
+    # michelot: a geometric row, where each step drops only the smallest entries
+    n = 20000
+    equal = np.zeros((1, n))
+    p, tau, k = check_against_reference(equal, method=method)
+    assert_array_equal(k, n)
+    geometric = -(1.0 - 0.5 ** np.arange(60.0))[None, :]
+    check_against_reference(geometric, method=method)
