@@ -8,6 +8,7 @@ from its position in ``KERNELS``; ``row_tau`` is that selection.
 from numba.core import types
 from numba.extending import overload
 
+from .kernels.auto import tau_auto
 from .kernels.bisect import tau_bisect
 from .kernels.condat import tau_condat
 from .kernels.duchi import tau_duchi
@@ -26,28 +27,21 @@ _TABLE = {
 
 #: The concrete methods, in registry order. ``method="auto"`` is accepted as well.
 METHODS = tuple(_TABLE)
-KERNELS = tuple(_TABLE.values())
+#: The row kernels by code: the methods', then ``auto``'s at ``AUTO``.
+KERNELS = tuple(_TABLE.values()) + (tau_auto,)
+AUTO = len(METHODS)
 
 
-def auto_method(n):
-    """The method ``method="auto"`` uses for rows of length ``n``: ``bisect``, whatever n.
+def method_code(method, n=None):
+    """Position of ``method`` in ``KERNELS``.
 
-    Measured by ``scripts/bench_cpu.py`` (float64, README "Performance"), bisect is the best
-    method or within 1.5x of the best on every shape and regime of the benchmark, and the
-    best on every dense shape but the shortest rows, where all four share the shortcut of
-    ``kernels.common.presolve``. Every other method is 2x or more off the best somewhere
-    (heap and condat on dense 2048x1024, sort on rows of a few candidates). The shape alone
-    cannot see the support size, so the rule picks the method with the smallest worst case.
-    ``n`` stays an argument: the algorithm-comparison work may refine the rule by shape.
+    ``"auto"`` has its own kernel (``kernels.auto``): Michelot's steps, handed to
+    ``duchi`` if they have not converged after ``kernels.auto.MAX_STEPS``. The choice is
+    made per row, from the row's values, not from the shape; ``n`` is not used.
     """
-    return "bisect"
-
-
-def method_code(method, n):
-    """Position of ``method`` in the registry (``auto`` resolved for rows of length n)."""
     if isinstance(method, str):
         if method == "auto":
-            method = auto_method(n)
+            return AUTO
         for code, name in enumerate(METHODS):
             if name == method:
                 return code

@@ -346,16 +346,157 @@ def save_figure(name, path, dpi=200):
     """Draw the figure ``name`` of ``FIGURES`` with its defaults in the module's ``STYLE`` and
     save it to ``path`` (format from the suffix: png, pdf or svg). The files are
     deterministic: no creation date or software version is written into them."""
-    import matplotlib
-
     if name not in FIGURES:
         raise ValueError(f"unknown figure {name!r}; known figures: {', '.join(FIGURES)}")
+    return save(FIGURES[name], path, dpi=dpi)
+
+
+def save(draw, path, dpi=200):
+    """``draw()`` (a function returning a Figure) run in ``STYLE`` and saved to ``path``
+    (png, pdf or svg, from the suffix) with no date or software version in the file."""
+    import matplotlib
+
     fmt = str(path).rsplit(".", 1)[-1].lower()
     metadata = {"png": {"Software": None}, "pdf": {"CreationDate": None, "Producer": None, "Creator": None},
                 "svg": {"Date": None, "Creator": None}}.get(fmt)
     if metadata is None:
         raise ValueError(f"unsupported figure format {fmt!r} in {str(path)!r}; use png, pdf or svg")
     with matplotlib.rc_context(STYLE):
-        fig = FIGURES[name]()
+        fig = draw()
         fig.savefig(path, dpi=dpi, metadata=metadata)
     return fig
+
+
+# --------------------------------------------------------------------------------------
+# The algorithm comparison (records of ``sparsetools.bench.run_comparison``)
+
+#: colour, line style and marker of each competitor of the comparison
+COMPETITOR_STYLE = {
+    "sort": (OKABE_ITO["orange"], "-", "o"),
+    "heap": (OKABE_ITO["sky blue"], "-", "s"),
+    "bisect": (OKABE_ITO["bluish green"], "-", "^"),
+    "condat": (OKABE_ITO["reddish purple"], "-", "v"),
+    "duchi": (OKABE_ITO["vermillion"], "-", "D"),
+    "michelot": (OKABE_ITO["blue"], "-", "x"),
+    "auto": (OKABE_ITO["black"], "-", None),
+    "numpy": ("0.45", ":", "."),
+    "entmax": ("#8C510A", "--", "+"),
+    "optax": ("#7F7F00", "-.", "1"),
+}
+_REGIME_COLORS = (OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["bluish green"],
+                  OKABE_ITO["orange"], OKABE_ITO["reddish purple"], OKABE_ITO["sky blue"])
+
+
+def _sweep(records, sweep, dtype):
+    return [r for r in records if r["sweep"] == sweep and r["dtype"] == dtype]
+
+
+def _in_order(values):
+    return list(dict.fromkeys(values))
+
+
+def plot_method_times(records, dtype="float64", fig=None):
+    """Time per element against row length, one panel per input regime, one line per
+    competitor (every method, ``auto``, the NumPy reference and the installed peers) and the
+    copy of the same array (grey band: the memory floor), from the ``n`` sweep."""
+    recs = _sweep(records, "n", dtype)
+    regimes = _in_order(r["regime"] for r in recs)
+    names = _in_order(r["competitor"] for r in recs)
+    ncols = 3
+    nrows = -(-len(regimes) // ncols)
+    if fig is None:
+        fig = Figure(figsize=(2 * COLUMN_WIDTH, 1.9 * nrows + 0.5), layout="constrained")
+    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
+    for ax, regime in zip(axes, regimes):
+        rs = [r for r in recs if r["regime"] == regime]
+        ns = sorted({r["n"] for r in rs})
+        copy = [next(r["copy_seconds"] / (r["n"] * r["rows"]) * 1e9 for r in rs if r["n"] == n) for n in ns]
+        ax.fill_between(ns, [c * 0.98 for c in copy], [c * 1.02 for c in copy], color="0.75", lw=0)
+        ax.plot(ns, copy, color="0.6", lw=2.5, alpha=0.6, label="copy")
+        for name in names:
+            pts = sorted((r["n"], r["ns_per_element"]) for r in rs if r["competitor"] == name and r["valid"])
+            if not pts:
+                continue
+            color, ls, marker = COMPETITOR_STYLE.get(name, ("0.3", "-", None))
+            ax.plot(*zip(*pts), color=color, linestyle=ls, marker=marker, markersize=2.5,
+                    lw=1.8 if name == "auto" else 0.9, label=name, zorder=3 if name == "auto" else 2)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_title(regime)
+    for ax in axes[len(regimes):]:
+        ax.set_visible(False)
+    for ax in axes[::ncols]:
+        ax.set_ylabel("ns per element")
+    for ax in axes[-ncols:]:
+        ax.set_xlabel("row length n")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=6, frameon=False)
+    fig.suptitle(f"sparsemax, {dtype}: time per element (rows of about {_rows_label(recs)} elements in all)")
+    return fig
+
+
+def _rows_label(recs):
+    sizes = sorted({r["n"] * r["rows"] for r in recs})
+    return f"{sizes[len(sizes) // 2]:,}" if sizes else "?"
+
+
+def plot_speedups(records, dtype="float64", fig=None):
+    """Speed-up of sparsetools (``auto``) over the NumPy reference and over each installed
+    peer, against row length, one line per regime (above 1: sparsetools is faster)."""
+    recs = _sweep(records, "n", dtype)
+    baselines = [b for b in ("numpy", "entmax", "optax") if any(r["competitor"] == b for r in recs)]
+    regimes = _in_order(r["regime"] for r in recs)
+    if fig is None:
+        fig = Figure(figsize=(2 * COLUMN_WIDTH, 2.3), layout="constrained")
+    axes = fig.subplots(1, len(baselines), sharey=True, squeeze=False).ravel()
+    auto = {(r["regime"], r["n"]): r["seconds"] for r in recs if r["competitor"] == "auto"}
+    for ax, base in zip(axes, baselines):
+        for color, regime in zip(_REGIME_COLORS * 2, regimes):
+            pts = sorted((r["n"], r["seconds"] / auto[regime, r["n"]]) for r in recs
+                         if r["competitor"] == base and r["regime"] == regime and r["valid"])
+            if pts:
+                ax.plot(*zip(*pts), color=color, marker="o", markersize=2.5, lw=1, label=regime)
+        ax.axhline(1.0, color="0.6", lw=0.8)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_title(f"over {base}")
+        ax.set_xlabel("row length n")
+    axes[0].set_ylabel("speed-up of sparsetools auto")
+    axes[-1].legend(frameon=False, fontsize=6)
+    fig.suptitle(f"sparsemax, {dtype}: time of the other implementation / time of sparsetools")
+    return fig
+
+
+def plot_winner_map(records, methods, ax=None):
+    """The fastest method on rows with a planted support of k entries (every entry a
+    candidate), over row length n and k, from the ``map`` sweep. Each cell is coloured by
+    its winner and says how far ``auto`` was from it (auto's time / the winner's)."""
+    recs = [r for r in records if r["sweep"] == "map"]
+    ns = sorted({r["n"] for r in recs})
+    ks = sorted({r["support"] for r in recs})
+    fig, ax = _axes(ax, (COLUMN_WIDTH * 1.6, 2.8))
+    times = {}
+    for r in recs:
+        times.setdefault((r["n"], r["support"]), {})[r["competitor"]] = r["seconds"]
+    for (n, k), t in times.items():
+        best = min(methods, key=lambda m: t[m])
+        x, y = ns.index(n), ks.index(k)
+        ax.add_patch(Polygon([(x - .5, y - .5), (x + .5, y - .5), (x + .5, y + .5), (x - .5, y + .5)],
+                             closed=True, facecolor=COMPETITOR_STYLE[best][0], edgecolor="white", alpha=0.85))
+        ax.text(x, y, f"{t['auto'] / t[best]:.2f}", ha="center", va="center", fontsize=5.5, color="white")
+    ax.set_xlim(-0.5, len(ns) - 0.5)
+    ax.set_ylim(-0.5, len(ks) - 0.5)
+    ax.set_xticks(range(len(ns)), [_pow2(n) for n in ns])
+    ax.set_yticks(range(len(ks)), [_pow2(k) for k in ks])
+    ax.set_xlabel("row length n")
+    ax.set_ylabel("support size k (planted)")
+    winners = _in_order(min(methods, key=lambda m: t[m]) for t in times.values())
+    ax.legend(handles=[Patch(color=COMPETITOR_STYLE[w][0], label=w) for w in methods if w in winners],
+              loc="upper left", frameon=False, fontsize=6)
+    ax.set_title(f"Fastest method (cell text: auto's time / the fastest's), {recs[0]['dtype'] if recs else ''}")
+    return fig
+
+
+def _pow2(x):
+    e = int(round(np.log2(x)))
+    return f"$2^{{{e}}}$" if 2**e == x and x >= 16 else str(x)

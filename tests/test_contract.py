@@ -301,10 +301,12 @@ def test_out_read_only():
         sparsemax(z, out=z)
 
 
-@pytest.mark.parametrize("n", [1, 128, 8191, 8192, 20000])
-def test_auto_follows_the_documented_rule(n):
+def test_auto_has_its_own_kernel():
+    # the rule is per row (kernels/auto.py; tests/test_sparsemax.py checks it), not per shape
     from sparsetools import _registry
+    from sparsetools.kernels.auto import tau_auto
 
-    expected = "bisect"  # README "Methods": bisect for every shape, from the benchmark
-    assert _registry.auto_method(n) == expected
-    assert _registry.method_code("auto", n) == METHODS.index(expected)
+    for n in (1, 128, 8192, 10**6):
+        assert _registry.method_code("auto", n) == _registry.AUTO == len(METHODS)
+    assert _registry.KERNELS[_registry.AUTO] is tau_auto
+    assert [_registry.method_code(m) for m in METHODS] == list(range(len(METHODS)))

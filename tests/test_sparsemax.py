@@ -708,3 +708,67 @@ def test_literature_methods_on_their_worst_rows(method):
     assert_array_equal(k, n)
     geometric = -(1.0 - 0.5 ** np.arange(60.0))[None, :]
     check_against_reference(geometric, method=method)
+
+
+def michelot_steps_of(z):
+    """How many Michelot steps a row needs after presolve's (plain NumPy)."""
+    y = np.asarray(z, np.float64)
+    y = y - y.max()
+    y = y[y >= -1]
+    steps = 0
+    while True:
+        t = (y.sum() - 1) / y.size
+        keep = y > t
+        if keep.all():
+            return steps
+        y = y[keep]
+        steps += 1
+
+
+def slow_michelot_row(f=0.3, delta=1e-14):
+    """A row on which each Michelot step drops only a fraction ``f`` of its set: two
+    entries at 0 (the support), then groups of tied entries built backwards from the last
+    step, each just below the threshold of the step that drops it. The gaps must grow by
+    about 1/f per step to stay above rounding, which is what bounds the steps in float64."""
+    vals, size, total = [np.zeros(2)], 2, 0.0
+    t = (total - 1) / size
+    while True:
+        c = max(1, round(f / (1 - f) * size))
+        t_new = t - c * delta / size
+        g = t_new - delta
+        if not g > -1:
+            return np.concatenate(vals)
+        vals.append(np.full(c, g))
+        size, total, t = size + c, total + c * g, t_new
+        delta *= size / c * 1.05
+
+
+def test_auto_is_michelot_when_michelot_converges(rng):
+    from sparsetools.bench import ALL_REGIMES, make_rows
+    from sparsetools.kernels.auto import MAX_STEPS
+
+    for regime in ALL_REGIMES:
+        for n in (8, 300, 5000):
+            z = make_rows((6, n), regime, seed=int(rng.integers(1000)))
+            assert max(michelot_steps_of(r) for r in z) <= MAX_STEPS
+            auto = sparsemax(z, method="auto")
+            assert auto.tobytes() == sparsemax(z, method="michelot").tobytes(), (regime, n)
+
+
+def test_auto_hands_slow_rows_to_duchi(rng):
+    from sparsetools.kernels.auto import MAX_STEPS, tau_auto
+    from sparsetools.kernels.michelot import michelot_steps
+
+    row = slow_michelot_row()
+    assert michelot_steps_of(row) == 25 > MAX_STEPS  # a row of 16839 entries
+    y = row - row.max()  # the shifted candidates, as the driver passes them
+    t, k, done = michelot_steps(y.copy(), y.size, MAX_STEPS)
+    assert not done  # so auto goes on with duchi on the survivors
+    assert tau_auto(y.copy(), y.size, np.empty(y.size)) == (-0.5, 2)
+    z = np.stack([rng.permutation(row) for _ in range(3)])
+    p, tau, k = check_against_reference(z, method="auto")
+    assert_array_equal(k, 2)
+    # and on a row of the benchmark the steps converge, so auto is michelot
+    y = np.sort(rng.standard_normal(5000))[::-1] - 0.0
+    y = y[y >= y[0] - 1] - y[0]
+    assert michelot_steps(y.copy(), y.size, MAX_STEPS)[2]

@@ -6,7 +6,7 @@ tau of the current set and never overshoots, and the steps stop after finitely m
 """
 
 from .._jit import jit
-from .common import finish
+from .common import finish, psum
 
 
 @jit
@@ -23,3 +23,29 @@ def tau_michelot(y, m, tmp):
     N(0, 1) rows and grows on rows whose sorted values fall off slowly.
     """
     return finish(y, 0, m, 0.0, 0)
+
+
+@jit
+def michelot_steps(y, m, max_steps):
+    """At most ``max_steps`` of Michelot's steps on ``y[:m]``, exactly as ``tau_michelot``
+    makes them: ``(t, k, True)`` with tau and the support size if they converged, else
+    ``(t, k, False)`` with the ``k`` survivors (still a superset of the support, the max
+    among them) in ``y[:k]``."""
+    k = m
+    t = (psum(y, 0, k) - 1.0) / k
+    for _ in range(max_steps - 1):
+        w = 0
+        for j in range(k):
+            v = y[j]
+            y[w] = v
+            w += v > t
+        if w == k:
+            return t, k, True
+        k = w
+        t = (psum(y, 0, k) - 1.0) / k
+    w = 0
+    for j in range(k):
+        v = y[j]
+        y[w] = v
+        w += v > t
+    return t, w, w == k

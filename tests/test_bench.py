@@ -1,0 +1,151 @@
+"""The comparison suite (sparsetools.bench, scripts/compare_algorithms.py) on tiny grids:
+its inputs, its checks and its outputs. Nothing here asserts a time."""
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from reference import sparsemax_ref
+from test_scripts import load_script
+
+import sparsetools
+from sparsetools import bench
+
+
+@pytest.mark.parametrize("regime", bench.ALL_REGIMES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_make_rows(regime, dtype):
+    z = bench.make_rows((5, 64), regime, dtype, seed=3)
+    assert z.shape == (5, 64) and z.dtype == dtype and np.isfinite(z).all()
+    assert_array_equal(z, bench.make_rows((5, 64), regime, dtype, seed=3))  # seeded
+    if regime == "ascending":
+        assert np.all(np.diff(z, axis=-1) >= 0)
+    if regime == "descending":
+        assert np.all(np.diff(z, axis=-1) <= 0)
+    if regime == "ties":
+        assert set(np.unique(z)) <= {0.0, 0.25, 0.5, 0.75}
+
+
+@pytest.mark.parametrize("n, k", [(1, 1), (10, 1), (10, 3), (100, 10), (100, 100), (4096, 64)])
+def test_planted_support(n, k):
+    z = bench.make_rows((7, n), "planted", support=k)
+    p, tau, kk = sparsemax_ref(z)
+    assert_array_equal(kk, k)
+    if k > 1:  # every entry a candidate: within 1 of the max
+        assert np.all(z >= z.max(-1, keepdims=True) - 1)
+    assert_allclose(p, np.maximum(z, 0), atol=1e-15)  # tau = 0: the planted entries are p
+
+
+def test_make_rows_errors():
+    with pytest.raises(ValueError, match="unknown regime 'uniform'"):
+        bench.make_rows((2, 4), "uniform")
+    with pytest.raises(ValueError, match=r"support must be in \[1, 4\]"):
+        bench.make_rows((2, 4), "planted", support=5)
+    with pytest.raises(ValueError, match="only for the planted regime"):
+        bench.make_rows((2, 4), "normal", support=2)
+
+
+@pytest.mark.parametrize("regime", bench.ALL_REGIMES)
+def test_numpy_reference(regime):
+    z = bench.make_rows((9, 50), regime, seed=1)
+    assert_allclose(bench.sparsemax_numpy(z), sparsemax_ref(z)[0], atol=1e-15)
+    z32 = z.astype(np.float32)
+    assert bench.sparsemax_numpy(z32).dtype == np.float32
+    assert_allclose(bench.sparsemax_numpy(z32), sparsemax_ref(z32)[0], atol=1e-6)
+
+
+def test_michelot_steps_count_the_kernel_passes():
+    from test_sparsemax import michelot_steps_of, slow_michelot_row
+
+    z = np.concatenate([bench.make_rows((4, 300), r, seed=2) for r in bench.ALL_REGIMES])
+    assert_array_equal(bench.michelot_steps(z), [michelot_steps_of(r) for r in z])
+    assert bench.michelot_steps(slow_michelot_row()[None]) == [25]
+
+
+def test_time_calls_reports_every_call_and_the_copy():
+    z = np.ones((4, 8))
+    calls = {"a": lambda: None, "b": lambda: z.sum()}
+    t = bench.time_calls(calls, z, repeat=2, min_time=0.0)
+    assert set(t) == {"a", "b", "copy"} and all(v > 0 for v in t.values())
+
+
+def test_time_point_checks_before_timing(monkeypatch):
+    pt = dict(sweep="n", dtype="float64", regime="dense", n=20, rows=3, support=None)
+    peers = {"zeros": lambda z: (lambda: np.zeros_like(z)), "good": lambda z: (lambda: bench.sparsemax_numpy(z))}
+    recs = bench.time_point(pt, ["sort", "michelot"], peers, repeat=1, min_time=0.0)
+    by = {r["competitor"]: r for r in recs}
+    assert list(by) == ["sort", "michelot", "auto", "numpy", "zeros", "good"]
+    assert not by["zeros"]["valid"] and np.isnan(by["zeros"]["seconds"])  # a wrong answer is not timed
+    assert all(by[c]["valid"] and by[c]["seconds"] > 0 for c in ("sort", "michelot", "auto", "numpy", "good"))
+    assert by["sort"]["mean_support"] == 20  # dense rows of 20: the whole row
+    # a sparsetools method that is wrong stops the run
+    real = sparsetools.sparsemax
+    monkeypatch.setattr(sparsetools, "sparsemax", lambda z, method: real(z, method=method) * 1.001)
+    with pytest.raises(AssertionError, match="method 'sort' is off the reference"):
+        bench.time_point(pt, ["sort"], repeat=1, min_time=0.0)
+
+
+def test_comparison_points_cover_the_grid():
+    g = bench.GRIDS["full"]
+    pts = bench.comparison_points("full")
+    main = [p for p in pts if p["sweep"] == "n"]
+    assert len(main) == len(g["ns"]) * len(g["dtypes"]) * len(g["regimes"])
+    assert min(p["n"] for p in main) == 8 and max(p["n"] for p in main) == 2**20
+    assert all(p["n"] * p["rows"] <= g["total"] or p["rows"] == g["min_rows"] for p in main)
+    assert {p["dtype"] for p in pts} == {"float64", "float32"}
+    assert set(bench.ALL_REGIMES) == {p["regime"] for p in main}
+    m = [p for p in pts if p["sweep"] == "map"]
+    assert all(p["support"] <= p["n"] for p in m) and len({p["support"] for p in m}) >= 8
+
+
+def test_auto_report():
+    recs = []
+    for comp, t in (("sort", 2.0), ("heap", 1.0), ("auto", 1.05)):
+        recs.append(dict(sweep="n", dtype="float64", regime="normal", n=8, rows=2, support=None,
+                         competitor=comp, seconds=t))
+    (row,) = bench.auto_report(recs, ["sort", "heap"])
+    assert row["best"] == "heap" and row["auto_over_best"] == pytest.approx(1.05)
+
+
+def test_progress_bar_off_a_terminal():
+    s = io.StringIO()
+    bar = bench.Progress(20, stream=s)
+    for i in range(20):
+        bar.step(f"point {i}")
+    lines = s.getvalue().splitlines()
+    assert 10 <= len(lines) <= 11  # a line every tenth of the way, and the last
+    assert lines[-1].startswith("[" + "#" * 28 + "]   20/20  point 19")
+
+
+def test_compile_times_in_fresh_processes():
+    (rec,) = bench.compile_times(["sort"], ["float32"], auto=False)
+    assert rec["method"] == "sort" and rec["dtype"] == "float32"
+    # an empty cache compiles; the second process loads what the first one cached
+    assert rec["compile_seconds"] > 0.2 and rec["load_seconds"] < rec["compile_seconds"]
+
+
+def test_compare_algorithms_script(tmp_path, capsys):
+    script = load_script("compare_algorithms")
+    res = script.main(["--grid", "tiny", "--out", str(tmp_path), "--no-peers", "--no-compile"])
+    out = capsys.readouterr().out
+    names = {"comparison.json", "comparison.csv", "comparison.md", "times_float64.png", "times_float32.png",
+             "speedups.png", "winner_map.png"}
+    assert names <= {p.name for p in tmp_path.iterdir()}
+    with open(tmp_path / "comparison.csv") as f:
+        rows = list(csv.DictReader(f))
+    competitors = set(sparsetools.METHODS) | {"auto", "numpy"}
+    assert {r["competitor"] for r in rows} == competitors
+    assert len(rows) == len(bench.comparison_points("tiny")) * len(competitors)
+    assert all(r["valid"] == "True" and float(r["ratio"]) > 0 for r in rows)
+    assert json.loads((tmp_path / "comparison.json").read_text())["records"] == res["records"]
+    md = (tmp_path / "comparison.md").read_text()
+    for title in ("Row length sweep, float64", "Row length sweep, float32", "Batch size", "winner map"):
+        assert title in md
+    assert "auto within 10% of the best method at" in out and "machine:" in out
+    # the figures can be redone from the JSON alone
+    again = tmp_path / "again"
+    script.main(["--from-json", str(tmp_path / "comparison.json"), "--out", str(again), "--format", "svg"])
+    assert (again / "winner_map.svg").exists()
