@@ -205,32 +205,37 @@ def michelot_steps(z):
     return steps
 
 
-def time_calls(calls, z, repeat=7, warmup=1, min_time=0.02):
+def time_calls(calls, z, repeat=7, warmup=1, min_time=0.02, budget=2.0):
     """``{name: median seconds per call}`` for every call of ``calls`` and for ``"copy"``
     (``np.copyto`` of ``z`` into a preallocated array), after ``warmup`` calls each.
 
-    Each sample of a call is the mean over enough back-to-back calls to last ``min_time``;
-    the calls are sampled in turn, round after round, so that a drift of the machine (the
+    The calls are sampled in turn, round after round, so that a drift of the machine (the
     other core busy, ``z`` in or out of the last-level cache) hits all of them alike and
-    their ratios stay stable."""
+    their ratios stay stable. The first round times each call once; from then on a sample
+    is the mean over enough back-to-back calls to last ``min_time``. A call stops being
+    sampled after ``repeat`` samples, or after 3 once its samples add up to ``budget``
+    seconds (the slow peers: one call of theirs is long enough to be stable)."""
     dst = np.empty_like(z)
     calls = dict(calls)
     calls["copy"] = lambda: np.copyto(dst, z)
-    loops = {}
-    for name, f in calls.items():
+    for f in calls.values():
         for _ in range(warmup):
             f()
-        t0 = time.perf_counter()
-        f()
-        loops[name] = max(1, int(min_time / max(time.perf_counter() - t0, 1e-9)))
     samples = {name: [] for name in calls}
+    loops = dict.fromkeys(calls, 1)
+    spent = dict.fromkeys(calls, 0.0)
     for _ in range(repeat):
         for name, f in calls.items():
+            if len(samples[name]) >= 3 and spent[name] >= budget:
+                continue
             n = loops[name]
             t0 = time.perf_counter()
             for _ in range(n):
                 f()
-            samples[name].append((time.perf_counter() - t0) / n)
+            dt = time.perf_counter() - t0
+            samples[name].append(dt / n)
+            spent[name] += dt
+            loops[name] = max(1, int(min_time / max(dt / n, 1e-9)))
     return {name: float(np.median(s)) for name, s in samples.items()}
 
 
@@ -405,7 +410,8 @@ def time_point(point, methods, peer_makers=None, repeat=5, min_time=0.02, seed=0
         errors[name], valid[name] = err, err <= tolerance(dtype, exact=False)
         if valid[name]:
             calls[name] = call
-    times = time_calls(calls, z, repeat=repeat, warmup=1, min_time=min_time)
+    # every call has just run once for its check: that was its warm-up
+    times = time_calls(calls, z, repeat=repeat, warmup=0, min_time=min_time)
     copy = times["copy"]
     records = []
     for name in errors:
@@ -499,7 +505,9 @@ def run_comparison(grid="quick", methods=None, use_peers=True, compile=True, pro
     bar = Progress(len(pts)) if progress else None
     records = []
     for pt in pts:
-        records += time_point(pt, methods, makers, repeat=g["repeat"], min_time=g["min_time"], seed=seed)
+        # the winner map is about sparsetools' own methods: no peers there
+        records += time_point(pt, methods, makers if pt["sweep"] != "map" else {}, repeat=g["repeat"],
+                              min_time=g["min_time"], seed=seed)
         if bar:
             bar.step(f"{pt['sweep']} {pt['dtype']} {pt['regime']} n={pt['n']} rows={pt['rows']}"
                      + (f" k={pt['support']}" if pt["support"] else ""))

@@ -306,7 +306,11 @@ def test_auto_has_its_own_kernel():
     from sparsetools import _registry
     from sparsetools.kernels.auto import tau_auto
 
-    for n in (1, 128, 8192, 10**6):
+    from sparsetools.kernels.auto import MAX_STEPS
+
+    for n in (MAX_STEPS + 1, 128, 8192, 10**6):
         assert _registry.method_code("auto", n) == _registry.AUTO == len(METHODS)
+    for n in (1, 8, MAX_STEPS):  # too short to need the guard: michelot's own kernel
+        assert _registry.method_code("auto", n) == METHODS.index("michelot")
     assert _registry.KERNELS[_registry.AUTO] is tau_auto
-    assert [_registry.method_code(m) for m in METHODS] == list(range(len(METHODS)))
+    assert [_registry.method_code(m, 100) for m in METHODS] == list(range(len(METHODS)))
