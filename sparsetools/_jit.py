@@ -14,6 +14,7 @@ compiled, or loaded from the on-disk cache, the first time it is called.
 import threading
 
 import numba
+import numpy as np
 from numba.core import types
 
 _OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
@@ -53,17 +54,32 @@ def specialize(dispatcher, args, literal):
     time from its literal value, so only the method that is called gets compiled. Numba's
     ``literally`` would do the same but re-runs part of its compiler on every call (about
     6 ms); compiling the literal signature once and calling its entry point costs about
-    2 us per call. The signature is built from the arrays' own Numba types, so the entry
-    point receives exactly the types it was compiled for.
+    2 us per call. The compiled entry points are kept under a cheap key of the arguments'
+    types (:func:`_type_key`); the signature they are compiled for is built from the
+    arrays' own Numba types, so an entry point receives exactly the types it was compiled for.
     """
-    sig = tuple(numba.typeof(a) for a in args) + (types.literal(literal),)
-    key = (dispatcher, sig)
+    key = (dispatcher, literal) + tuple(_type_key(a) for a in args)
     entry = _specialized.get(key)
     if entry is None:
         with _lock:
             entry = _specialized.get(key)
             if entry is None:
+                sig = tuple(numba.typeof(a) for a in args) + (types.literal(literal),)
                 dispatcher.compile(sig)
                 entry = dispatcher.overloads[sig].entry_point
                 _specialized[key] = entry
     return entry
+
+
+def _type_key(a):
+    """A cheap stand-in for ``numba.typeof(a)`` as a cache key: ``typeof`` of an array costs
+    about 20 us, which on small batches was most of a call. For a plain ndarray the key
+    holds everything Numba's array type is made of (dtype, ndim, layout, writeable,
+    aligned); for a bool, int or float, the Python type; anything else keys by its Numba
+    type itself."""
+    if type(a) is np.ndarray:
+        f = a.flags
+        return (a.dtype, a.ndim, f.c_contiguous, f.f_contiguous, f.writeable, f.aligned)
+    if type(a) in (bool, int, float):
+        return type(a)
+    return numba.typeof(a)
