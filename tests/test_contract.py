@@ -314,3 +314,25 @@ def test_auto_has_its_own_kernel():
         assert _registry.method_code("auto", n) == METHODS.index("michelot")
     assert _registry.KERNELS[_registry.AUTO] is tau_auto
     assert [_registry.method_code(m, 100) for m in METHODS] == list(range(len(METHODS)))
+
+
+def test_the_dispatch_key_tells_apart_every_numba_array_type():
+    """``_jit.specialize`` caches entry points under ``_type_key``: two arguments with the
+    same key must have the same Numba type, or a call would run code compiled for another
+    layout; and arrays of the same type share a key (no recompilation per call)."""
+    import numba
+
+    from sparsetools._jit import _type_key
+
+    base = np.zeros((4, 6))
+    ro = base.copy()
+    ro.flags.writeable = False
+    unaligned = np.frombuffer(np.zeros(4 * 6 * 8 + 1, np.uint8).data, np.float64, 24, offset=1).reshape(4, 6)
+    arrays = [base, base.T, base[:, ::2], ro, base.astype(np.float32), base[0], base[None], unaligned,
+              np.zeros((4, 6), np.int64), base[:, :1]]
+    for a in arrays:
+        for b in arrays:
+            if _type_key(a) == _type_key(b):
+                assert numba.typeof(a) == numba.typeof(b), (a.flags, b.flags)
+    assert _type_key(np.ones((9, 2))) == _type_key(base)
+    assert _type_key(True) != _type_key(1) != _type_key(1.0)
