@@ -500,3 +500,57 @@ def plot_winner_map(records, methods, ax=None):
 def _pow2(x):
     e = int(round(np.log2(x)))
     return f"$2^{{{e}}}$" if 2**e == x and x >= 16 else str(x)
+
+
+# --------------------------------------------------------------------------------------
+# The multi-label simulation (records of ``sparsetools.multilabel.run_simulation``)
+
+#: colour and marker of each loss in the experiment's figures
+LOSS_STYLE = {
+    "sparsemax": (SPARSEMAX_COLOR, "o"),
+    "softmax": (SOFTMAX_COLOR, "s"),
+    "logistic": (OKABE_ITO["bluish green"], "^"),
+}
+
+
+def plot_multilabel_simulation(records, losses=("softmax", "sparsemax"), fig=None):
+    """The layout of the paper's simulation figure (section 4.1): a panel per mixture
+    (rows: uniform, random label proportions) and number of classes K (columns); in each,
+    against document length L, the test Jensen-Shannon divergence JS(p, q) / K (solid, left
+    axis; error bars: one standard deviation over the cross-validation fold models) and the
+    squared error ||p - q||^2 / K (dashed, right axis), one colour per loss."""
+    mixtures = _in_order(r["mixture"] for r in records)
+    Ks = sorted({r["K"] for r in records})
+    if fig is None:
+        fig = Figure(figsize=(2 * COLUMN_WIDTH, 1.75 * len(mixtures) + 0.6), layout="constrained")
+    axes = fig.subplots(len(mixtures), len(Ks), sharex=True, squeeze=False)
+    handles = {}
+    for i, mixture in enumerate(mixtures):
+        for j, K in enumerate(Ks):
+            ax = axes[i, j]
+            right = ax.twinx()
+            right.spines["right"].set_visible(True)
+            for loss in losses:
+                rs = sorted((r for r in records if r["mixture"] == mixture and r["K"] == K and r["loss"] == loss),
+                            key=lambda r: r["length"])
+                if not rs:
+                    continue
+                color, marker = LOSS_STYLE.get(loss, ("0.3", None))
+                L = [r["length"] for r in rs]
+                h = ax.errorbar(L, [r["jsd"] for r in rs], yerr=[r["jsd_fold_std"] for r in rs], color=color,
+                                marker=marker, markersize=3, capsize=2, lw=1.2, label=f"{loss}, JSD")
+                (h2,) = right.plot(L, [r["mse"] for r in rs], color=color, ls="--", marker=marker, markersize=3,
+                                   mfc="white", lw=1.0, label=f"{loss}, MSE")
+                handles[f"{loss}, JSD"] = h
+                handles[f"{loss}, MSE"] = h2
+            ax.set_title(f"{mixture} proportions, K = {K}")
+            ax.set_ylim(bottom=0)
+            right.set_ylim(bottom=0)
+            if j == 0:
+                ax.set_ylabel("JS(p, q) / K")
+            if j == len(Ks) - 1:
+                right.set_ylabel(r"$\|p - q\|^2 / K$")
+            if i == len(mixtures) - 1:
+                ax.set_xlabel("document length L")
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=4, frameon=False)
+    return fig
