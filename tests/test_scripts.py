@@ -92,3 +92,11 @@ def test_derivative_check_catches_a_wrong_result(monkeypatch):
     z = bench.make_rows((5, 40), "normal")
     monkeypatch.setattr(sparsetools, "softmax", lambda z: np.full(z.shape, 1.0 / z.shape[-1]))
     assert bench.derivative_cases(z)["softmax"][1]() > 1e-3
+
+
+def test_bench_small_calls_prints_every_batch(capsys):
+    load_script("bench_small_calls").main(["--rows", "1", "3", "--repeat", "1"])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line[:3] in ("| 1", "| 3")]
+    assert len(rows) == 2
+    for line in rows:
+        [float(c) for c in line.strip("| ").split(" | ")]
