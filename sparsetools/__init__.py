@@ -33,3 +33,15 @@ __all__ = [
     "sparsemax_vjp",
 ]
 __version__ = "0.1.0"
+
+#: Submodules loaded on first use: ``sparsetools.cuda`` needs numba-cuda, ``plotting``
+#: matplotlib; the CPU toolkit imports neither.
+_LAZY = ("bench", "cuda", "multilabel", "plotting")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

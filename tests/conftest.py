@@ -1,6 +1,15 @@
 """Shared fixtures: seeded randomness, the method list, hypothesis settings."""
 
+import ctypes.util
+import os
 import sys
+
+# The GPU tests run on numba-cuda's simulator where there is no CUDA driver (CI, this
+# project's development machine); it must be switched on before numba is imported. Set
+# NUMBA_ENABLE_CUDASIM yourself to choose either way.
+if "NUMBA_ENABLE_CUDASIM" not in os.environ and not ctypes.util.find_library("cuda"):
+    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+
 from pathlib import Path
 
 import numpy as np

@@ -1,0 +1,323 @@
+"""sparsemax on a CUDA GPU with numba-cuda: the same names, arguments and input contract as
+the CPU functions, for NumPy arrays (copied to the device and back) and for device arrays
+(Numba device arrays, or anything with ``__cuda_array_interface__``: CuPy arrays, PyTorch
+CUDA tensors), which are used in place and give Numba device arrays back (wrap them with
+``cupy.asarray`` or ``torch.as_tensor``: no copy).
+
+numba-cuda is needed only here (``pip install ".[cuda]"``), and is imported on first use;
+``is_available()`` says whether a GPU (or the CUDA simulator, ``NUMBA_ENABLE_CUDASIM=1``)
+can run the kernels.
+
+Contract (SPEC section 6), with the GPU's particulars:
+
+- NumPy input: every dtype and layout the CPU functions take (the CPU contract converts it).
+  Device input: float32 or float64, C-contiguous (any shape, any ``axis``: rows are read in
+  place through an (A, n, B) view; a non-contiguous device array raises ``ValueError``).
+- Errors: each kernel writes a status per row; it is copied back (a synchronisation) and
+  the first bad row raises the CPU's error. Nothing is written to ``out=`` before that
+  check: with ``out=`` the result is computed aside and copied in once it is accepted.
+- ``stream=``: a Numba stream (``numba.cuda.stream()``, or ``numba.cuda.external_stream(ptr)``
+  for another library's stream); every copy and launch goes on it.
+- ``method``: ``"bisect"`` (Newton steps from max - 1, then bisection, exact finish),
+  ``"sort"`` (bitonic sort in shared memory; rows of at most 1024 entries) or ``"auto"``.
+  ``auto`` is ``bisect`` with 32 threads per row up to n = 1024 and 256 above: the choice
+  between the two methods still has to be measured on a GPU.
+- Deterministic: no atomics; the same input gives the same bits on every run.
+"""
+
+import numpy as np
+
+from .._contract import Rows, Target, pair
+from ..kernels import common
+
+METHODS = ("bisect", "sort")
+
+#: Threads per row: 32 (one warp) for rows up to ``SHORT_ROW`` entries, 256 above.
+SHORT_ROW = 1024
+
+
+def is_available():
+    """True when numba-cuda is installed and a GPU (or the CUDA simulator) is usable."""
+    try:
+        from numba import cuda
+    except ImportError:
+        return False
+    try:
+        return bool(cuda.is_available())
+    except Exception:
+        return False
+
+
+def _cuda():
+    try:
+        from numba import cuda
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("sparsetools.cuda needs numba-cuda: pip install 'sparsetools[cuda]'") from e
+    if not cuda.is_available():
+        raise RuntimeError("sparsetools.cuda: no CUDA GPU is available (and the simulator is not enabled)")
+    return cuda
+
+
+def threads_for(n):
+    """Threads per block (one block per row) for rows of ``n`` entries."""
+    return 32 if n <= SHORT_ROW else 256
+
+
+def _method(method, n):
+    if method == "auto":
+        return "bisect"
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r} for the GPU; valid methods: auto, {', '.join(METHODS)}")
+    if method == "sort" and n > 1024:
+        raise ValueError(f"method 'sort' sorts rows in shared memory, at most 1024 entries; these have {n}")
+    return method
+
+
+def _is_device(x):
+    # a Numba device array (the simulator's too), or any CUDA array interface (CuPy, torch)
+    return hasattr(x, "__cuda_array_interface__") or (hasattr(x, "copy_to_host") and hasattr(x, "is_c_contiguous"))
+
+
+def _as_device(x, cuda):
+    """A Numba device array over ``x``'s memory (no copy)."""
+    if hasattr(x, "copy_to_host") and hasattr(x, "is_c_contiguous"):
+        return x
+    return cuda.as_cuda_array(x)
+
+
+class _DeviceRows(Rows):
+    """The contract's ``Rows`` for an array already on the device: shape, axis, batch and
+    the messages, without touching the data. ``view`` is its (A, n, B) device view."""
+
+    __slots__ = ("view", "_n")
+
+    def __init__(self, darr, axis, name="z"):
+        dt = np.dtype(darr.dtype)
+        if dt not in (np.float32, np.float64):
+            raise TypeError(f"{name} is a device array of dtype {dt}; on the device sparsetools takes "
+                            f"float32 or float64 (convert it first, or pass a NumPy array)")
+        self.name = name
+        self.dtype = dt
+        self.shape = tuple(darr.shape)
+        from numpy.lib.array_utils import normalize_axis_index
+
+        if len(self.shape) == 0:
+            raise np.exceptions.AxisError(f"{name} is 0-d: it has no axis {axis}")
+        self.axis = normalize_axis_index(axis, len(self.shape))
+        n = self.shape[self.axis]
+        if n == 0:
+            raise ValueError(f"{name} has an empty reduction axis (axis {self.axis} of shape {self.shape} "
+                             f"has length 0); sparsemax needs at least one entry per row")
+        if not darr.is_c_contiguous():
+            raise ValueError(f"{name} is a non-contiguous device array; the GPU functions read device "
+                             f"arrays in place and need them C-contiguous (make a contiguous copy)")
+        self._n = n
+        self.batch_shape = self.shape[: self.axis] + self.shape[self.axis + 1:]
+        A = int(np.prod(self.shape[: self.axis], dtype=np.int64))
+        B = int(np.prod(self.shape[self.axis + 1:], dtype=np.int64))
+        self.view = darr.reshape(A, n, B)
+        self.z2d = None
+
+    @property
+    def n(self):
+        return self._n
+
+
+def _prepare(z, axis, name, stream, cuda):
+    """(rows, device (A, n, B) view, on_device)."""
+    if _is_device(z):
+        rows = _DeviceRows(_as_device(z, cuda), axis, name)
+        return rows, rows.view, True
+    rows = Rows(z, axis, name)
+    return rows, cuda.to_device(rows.z2d.reshape(-1, rows.n, 1), stream=stream), False
+
+
+def _status_check(rows, status, stream, **kw):
+    st = status.copy_to_host(stream=stream)
+    stream.synchronize()
+    rows.raise_for_status(st, **kw)
+
+
+def _deliver(rows, res, on_device, out, stream, cuda):
+    """The result (an (A, n, B) device array) in the input's shape: a device array for a
+    device input (copied into ``out`` if given), else a NumPy array (or ``out``)."""
+    if on_device:
+        res = res.reshape(*rows.shape)
+        if out is None:
+            return res
+        if not _is_device(out):
+            raise TypeError("out must be a device array for a device input")
+        dout = _as_device(out, cuda)
+        if tuple(dout.shape) != rows.shape or np.dtype(dout.dtype) != rows.dtype or not dout.is_c_contiguous():
+            raise ValueError(f"out must be a C-contiguous device array of shape {rows.shape} and dtype {rows.dtype}")
+        dout.copy_to_device(res, stream=stream)
+        stream.synchronize()
+        return out
+    host = res.copy_to_host(stream=stream)
+    stream.synchronize()
+    return rows.deliver(host.reshape(-1, rows.n), out)
+
+
+def _launch_rows(rows):
+    return int(np.prod(rows.batch_shape, dtype=np.int64))
+
+
+def _forward(z, axis, method, out, stream, write):
+    from . import _kernels
+
+    cuda = _cuda()
+    stream = cuda.default_stream() if stream is None else stream
+    rows, view, on_device = _prepare(z, axis, "z", stream, cuda)
+    if out is not None and not on_device:
+        rows.check_out(out)
+    m = _method(method, rows.n)
+    R = _launch_rows(rows)
+    T = threads_for(rows.n)
+    res = cuda.device_array(view.shape, dtype=view.dtype, stream=stream) if write else view
+    tau = cuda.device_array(R, dtype=np.float64, stream=stream)
+    ksz = cuda.device_array(R, dtype=np.int64, stream=stream)
+    status = cuda.device_array(R, dtype=np.int8, stream=stream)
+    kern = _kernels.kernels(T)["forward_sort" if m == "sort" else "forward_bisect"]
+    if R:
+        kern[R, T, stream](view, res, tau, ksz, status, write)
+    _status_check(rows, status, stream)
+    return rows, res, tau, ksz, on_device, stream, cuda
+
+
+def sparsemax(z, axis=-1, *, method="auto", out=None, stream=None):
+    """``sparsetools.sparsemax`` on the GPU (see the module's notes for the contract)."""
+    rows, res, _, _, on_device, stream, cuda = _forward(z, axis, method, out, stream, True)
+    return _deliver(rows, res, on_device, out, stream, cuda)
+
+
+def sparsemax_threshold(z, axis=-1, *, method="auto", stream=None):
+    """``(tau, support_size)`` as ``sparsetools.sparsemax_threshold``: NumPy arrays of the
+    batch shape (tau in the result dtype, the size int64), for any input."""
+    rows, _, tau, ksz, _, stream, _ = _forward(z, axis, method, None, stream, False)
+    t = tau.copy_to_host(stream=stream)
+    k = ksz.copy_to_host(stream=stream)
+    stream.synchronize()
+    return rows.batch(t, rows.dtype), rows.batch(k)
+
+
+def sparsemax_jvp(p, v, axis=-1, *, out=None, stream=None):
+    """``J v`` with J the Jacobian of sparsemax at the output ``p`` (as
+    ``sparsetools.sparsemax_jvp``); J is symmetric, so this is also the VJP."""
+    from . import _kernels
+
+    cuda = _cuda()
+    stream = cuda.default_stream() if stream is None else stream
+    if _is_device(p) != _is_device(v):
+        raise TypeError("p and v must both be device arrays or both host arrays")
+    if _is_device(p):
+        rp = _DeviceRows(_as_device(p, cuda), axis, "p")
+        rv = _DeviceRows(_as_device(v, cuda), axis, "v")
+        if rp.shape != rv.shape or rp.dtype != rv.dtype:
+            raise ValueError(f"v has shape {rv.shape} and dtype {rv.dtype}; it must have p's, {rp.shape} "
+                             f"and {rp.dtype}")
+        vp, vv, on_device = rp.view, rv.view, True
+    else:
+        rp, rv = pair(p, v, axis, ("p", "v"))
+        if out is not None:
+            rp.check_out(out)
+        vp = cuda.to_device(rp.z2d.reshape(-1, rp.n, 1), stream=stream)
+        vv = cuda.to_device(rv.z2d.reshape(-1, rv.n, 1), stream=stream)
+        on_device = False
+    R = _launch_rows(rp)
+    T = threads_for(rp.n)
+    res = cuda.device_array(vp.shape, dtype=vp.dtype, stream=stream)
+    status = cuda.device_array(R, dtype=np.int8, stream=stream)
+    if R:
+        _kernels.kernels(T)["jvp"][R, T, stream](vp, vv, res, status)
+    _status_check(rp, status, stream, other="v")
+    return _deliver(rp, res, on_device, out, stream, cuda)
+
+
+def sparsemax_vjp(p, g, axis=-1, *, out=None, stream=None):
+    """``g^T J`` at the output ``p``: equal to :func:`sparsemax_jvp` (J is symmetric)."""
+    return sparsemax_jvp(p, g, axis, out=out, stream=stream)
+
+
+def _loss(z, target, axis, method, out, stream, write):
+    from . import _kernels
+
+    cuda = _cuda()
+    stream = cuda.default_stream() if stream is None else stream
+    if _method(method, 0) != "bisect":
+        raise ValueError("the GPU loss has one kernel, bisect: use method='auto' or 'bisect'")
+    rows, view, on_device = _prepare(z, axis, "z", stream, cuda)
+    R = _launch_rows(rows)
+    if on_device:
+        if not _is_device(target):
+            raise TypeError("target must be a device array when z is one")
+        dt = _as_device(target, cuda)
+        if tuple(dt.shape) == rows.batch_shape and np.dtype(dt.dtype).kind in "iu":
+            labels = dt.reshape(R) if np.dtype(dt.dtype) == np.int64 else None
+            if labels is None:
+                raise TypeError("device labels must be int64")
+            q = cuda.device_array((1, 1, 1), dtype=view.dtype, stream=stream)
+            tol = 0.0
+        elif tuple(dt.shape) == rows.shape:
+            qrows = _DeviceRows(dt, axis, "target")
+            q = qrows.view
+            labels = cuda.device_array(0, dtype=np.int64, stream=stream)
+            eps = np.finfo(qrows.dtype).eps
+            tol = float(2.0 * (np.sqrt(rows.n) + 2.0) * eps)
+        else:
+            raise ValueError(f"target has shape {tuple(dt.shape)}; it must be int64 labels of shape "
+                             f"{rows.batch_shape} or a distribution of z's shape {rows.shape}")
+        host_target = None
+    else:
+        host_target = Target(target, rows)
+        if out is not None:
+            rows.check_out(out)
+        if host_target.labels is not None:
+            labels = cuda.to_device(host_target.labels, stream=stream)
+            q = cuda.device_array((1, 1, 1), dtype=view.dtype, stream=stream)
+        else:
+            labels = cuda.device_array(0, dtype=np.int64, stream=stream)
+            q = cuda.to_device(host_target.q2d.reshape(-1, rows.n, 1), stream=stream)
+        tol = host_target.tol
+    T = threads_for(rows.n)
+    loss = cuda.device_array(R, dtype=np.float64, stream=stream)
+    grad = cuda.device_array(view.shape if write else (1, 1, 1), dtype=view.dtype, stream=stream)
+    status = cuda.device_array(R, dtype=np.int8, stream=stream)
+    if R:
+        _kernels.kernels(T)["loss_bisect"][R, T, stream](view, labels, q, tol, loss, grad, status, write)
+    st = status.copy_to_host(stream=stream)
+    stream.synchronize()
+    if st.any():
+        if host_target is None:  # quote the bad label or sum from a host copy
+            host_target = Target(_as_device(target, cuda).copy_to_host(), _host_like(rows))
+        rows.raise_for_status(st, target=host_target)
+    L = loss.copy_to_host(stream=stream)
+    stream.synchronize()
+    L = rows.batch(L, rows.dtype)
+    if not write:
+        return L, None
+    return L, _deliver(rows, grad, on_device, out, stream, cuda)
+
+
+def _host_like(rows):
+    # a Rows of the right shape and axis for reading a host copy of the target (errors only)
+    return Rows(np.zeros(rows.shape, rows.dtype), rows.axis, rows.name)
+
+
+def sparsemax_loss(z, target, axis=-1, *, method="auto", stream=None):
+    """``sparsetools.sparsemax_loss`` on the GPU: one loss per row, a NumPy array."""
+    return _loss(z, target, axis, method, None, stream, False)[0]
+
+
+def sparsemax_loss_grad(z, target, axis=-1, *, method="auto", out=None, stream=None):
+    """``sparsemax(z) - q``, as ``sparsetools.sparsemax_loss_grad``."""
+    return _loss(z, target, axis, method, out, stream, True)[1]
+
+
+def sparsemax_loss_and_grad(z, target, axis=-1, *, method="auto", out=None, stream=None):
+    """``(loss, grad)`` from one kernel, as ``sparsetools.sparsemax_loss_and_grad``: the
+    losses as a NumPy array, the gradient like z (a device array for a device input)."""
+    return _loss(z, target, axis, method, out, stream, True)
+
+
+__all__ = ["METHODS", "is_available", "sparsemax", "sparsemax_jvp", "sparsemax_loss", "sparsemax_loss_and_grad",
+           "sparsemax_loss_grad", "sparsemax_threshold", "sparsemax_vjp"]

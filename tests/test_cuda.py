@@ -1,0 +1,296 @@
+"""sparsetools.cuda against the CPU functions. Without a GPU (CI), conftest.py turns on
+numba-cuda's simulator, which runs every block's threads as Python threads: the shapes here
+are tiny, and most tests run blocks of 4 threads (the kernels are written for any power of
+two; one test runs the real 32 and 256). Tests marked ``gpu`` need a real device."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import sparsetools
+from sparsetools import cuda as sc
+from sparsetools.cuda import _kernels
+
+cuda = pytest.importorskip("numba.cuda", reason="numba-cuda is in the test extra")
+SIM = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+gpu = pytest.mark.skipif(SIM or not sc.is_available(), reason="needs a real CUDA GPU")
+
+RTOL = {np.float64: 1e-12, np.float32: 1e-6}
+
+
+@pytest.fixture(autouse=True)
+def small_blocks(monkeypatch):
+    """Blocks of 4 threads: the simulator's cost is per thread and per barrier."""
+    if SIM:
+        monkeypatch.setattr(sc, "threads_for", lambda n: 4)
+
+
+def rows(rng, shape, dtype=np.float64, scale=1.0):
+    return (scale * rng.standard_normal(shape)).astype(dtype)
+
+
+def close(a, b, dtype):
+    np.testing.assert_allclose(a, b, rtol=RTOL[dtype], atol=RTOL[dtype] * np.abs(b).max())
+
+
+def test_is_available():
+    assert sc.is_available()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("method", ["auto", "bisect", "sort"])
+def test_sparsemax_matches_the_cpu(rng, method, dtype):
+    z = rows(rng, (3, 9), dtype)
+    z[0, :4] = 0.4  # ties
+    z[1, 2] = -np.inf  # a mask
+    z[2] *= 1e-3  # a dense row: every entry in the support
+    p = sc.sparsemax(z, method=method)
+    assert p.dtype == dtype and p.shape == z.shape
+    close(p, sparsetools.sparsemax(z), dtype)
+    assert p[1, 2] == 0.0 and (p[2] > 0).all()
+    tau, k = sc.sparsemax_threshold(z, method=method)
+    tc, kc = sparsetools.sparsemax_threshold(z)
+    close(tau, tc, dtype)
+    np.testing.assert_array_equal(k, kc)
+
+
+def test_any_axis_and_layout_of_numpy_input(rng):
+    z = rows(rng, (2, 5, 3))
+    for axis in (0, 1, -1):
+        close(sc.sparsemax(z, axis=axis), sparsetools.sparsemax(z, axis=axis), np.float64)
+    f = np.asfortranarray(rows(rng, (4, 6)))[:, ::2]
+    close(sc.sparsemax(f, axis=0), sparsetools.sparsemax(f, axis=0), np.float64)
+    one = sc.sparsemax(np.array([1.76405235, 0.40015721, 0.97873798, 2.2408932, 1.86755799]))
+    np.testing.assert_allclose(one, [0.1398845, 0, 0, 0.61672535, 0.24339015], atol=1e-8)
+    half = sc.sparsemax(np.array([[1, 0, 3]], np.float16))  # computed in float32, returned as float16
+    assert half.dtype == np.float16
+
+
+def test_the_bisection_fallback_is_exact(rng, monkeypatch):
+    # one Newton step only: every row with more than one step left finishes by bisection
+    monkeypatch.setattr(_kernels, "NEWTON_STEPS", 1)
+    monkeypatch.setattr(_kernels, "_kernels", {})
+    z = rows(rng, (3, 12), scale=0.3)
+    z[2] = np.linspace(0, 1, 12) ** 3  # spread values: several steps
+    close(sc.sparsemax(z, method="bisect"), sparsetools.sparsemax(z), np.float64)
+    tau, k = sc.sparsemax_threshold(z, method="bisect")
+    tc, kc = sparsetools.sparsemax_threshold(z)
+    close(tau, tc, np.float64)
+    np.testing.assert_array_equal(k, kc)
+
+
+def test_staged_and_unstaged_rows_give_the_same_bits(rng, monkeypatch):
+    # blocks of 4 stage 32 candidates per thread: the dense row of 200 does not fit
+    assert _kernels.stage_slot(4) == 32
+    z = rows(rng, (3, 200), scale=0.3)
+    z[1] *= 1e-3  # every entry a candidate: 50 per thread
+    staged = sc.sparsemax(z)
+    close(staged, sparsetools.sparsemax(z), np.float64)
+    L, _ = sc.sparsemax_loss_and_grad(z, np.array([0, 1, 2]))
+    close(L, sparsetools.sparsemax_loss(z, np.array([0, 1, 2])), np.float64)
+    monkeypatch.setattr(_kernels, "stage_slot", lambda T: 1)  # (almost) nothing staged
+    monkeypatch.setattr(_kernels, "_kernels", {})
+    assert sc.sparsemax(z).tobytes() == staged.tobytes()
+
+
+def test_the_real_block_sizes(rng, monkeypatch):
+    monkeypatch.undo()  # threads_for as shipped: 32 threads up to 1024 entries, 256 above
+    assert sc.threads_for(1024) == 32 and sc.threads_for(1025) == 256
+    z = rows(rng, (1, 40))
+    close(sc.sparsemax(z, method="sort"), sparsetools.sparsemax(z), np.float64)
+    z = rows(rng, (1, 1100), scale=0.05)
+    close(sc.sparsemax(z), sparsetools.sparsemax(z), np.float64)
+
+
+def test_same_bits_every_run(rng):
+    z = rows(rng, (2, 33), np.float32, 0.05)
+    a = sc.sparsemax(z)
+    b = sc.sparsemax(z)
+    assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_jvp_and_vjp_match_the_cpu(rng, dtype):
+    p = sparsetools.sparsemax(rows(rng, (3, 8), dtype))
+    v = rows(rng, (3, 8), dtype)
+    close(sc.sparsemax_jvp(p, v), sparsetools.sparsemax_jvp(p, v), dtype)
+    close(sc.sparsemax_vjp(p, v), sparsetools.sparsemax_vjp(p, v), dtype)
+
+
+def test_losses_match_the_cpu(rng):
+    z = rows(rng, (4, 7))
+    labels = np.array([0, 6, 3, 2])
+    L, G = sc.sparsemax_loss_and_grad(z, labels)
+    Lc, Gc = sparsetools.sparsemax_loss_and_grad(z, labels)
+    close(L, Lc, np.float64)
+    close(G, Gc, np.float64)
+    q = rng.random(z.shape)
+    q[:, :3] = 0.0
+    q /= q.sum(axis=1, keepdims=True)
+    close(sc.sparsemax_loss(z, q), sparsetools.sparsemax_loss(z, q), np.float64)
+    close(sc.sparsemax_loss_grad(z, q), sparsetools.sparsemax_loss_grad(z, q), np.float64)
+    # a mask the target gives mass: an infinite loss, a finite gradient
+    z[0, 0] = -np.inf
+    L, G = sc.sparsemax_loss_and_grad(z, labels)
+    assert L[0] == np.inf and np.isfinite(G).all()
+    L32 = sc.sparsemax_loss(z.astype(np.float32), labels)
+    assert L32.dtype == np.float32
+
+
+def test_device_arrays_in_device_arrays_out(rng):
+    z = rows(rng, (2, 3, 5), np.float32)
+    d = cuda.to_device(z)
+    p = sc.sparsemax(d, axis=1)
+    assert not isinstance(p, np.ndarray) and p.shape == z.shape
+    close(p.copy_to_host(), sparsetools.sparsemax(z, axis=1), np.float32)
+    out = cuda.device_array(z.shape, np.float32)
+    assert sc.sparsemax(d, axis=1, out=out) is out
+    close(out.copy_to_host(), sparsetools.sparsemax(z, axis=1), np.float32)
+    g = cuda.to_device(rows(rng, z.shape, np.float32))
+    close(sc.sparsemax_vjp(p, g, axis=1).copy_to_host(),
+          sparsetools.sparsemax_vjp(p.copy_to_host(), g.copy_to_host(), axis=1), np.float32)
+    zl = rows(rng, (3, 6))
+    lab = np.array([1, 5, 0])
+    L, G = sc.sparsemax_loss_and_grad(cuda.to_device(zl), cuda.to_device(lab))
+    Lc, Gc = sparsetools.sparsemax_loss_and_grad(zl, lab)
+    close(L, Lc, np.float64)
+    close(G.copy_to_host(), Gc, np.float64)
+    s = cuda.stream()
+    close(sc.sparsemax(z, axis=1, stream=s), sparsetools.sparsemax(z, axis=1), np.float32)
+
+
+def test_out_for_numpy_input(rng):
+    z = rows(rng, (3, 6))
+    out = np.full(z.shape, 7.0)
+    assert sc.sparsemax(z, out=out) is out
+    close(out, sparsetools.sparsemax(z), np.float64)
+
+
+def cpu_error(f, *args, **kw):
+    with pytest.raises(Exception) as info:
+        f(*args, **kw)
+    return info.type, str(info.value)
+
+
+@pytest.mark.parametrize("case", ["nan", "posinf", "all_neginf"])
+def test_bad_scores_raise_the_cpus_error_and_write_nothing(rng, case):
+    z = rows(rng, (3, 5))
+    z[2, 1] = {"nan": np.nan, "posinf": np.inf}.get(case, 0.0)
+    if case == "all_neginf":
+        z[2] = -np.inf
+    kind, msg = cpu_error(sparsetools.sparsemax, z)
+    out = np.full(z.shape, 7.0)
+    with pytest.raises(kind) as info:
+        sc.sparsemax(z, out=out)
+    assert str(info.value) == msg and "row 2" in msg
+    assert (out == 7.0).all()
+    d = cuda.to_device(z)
+    dout = cuda.to_device(np.full(z.shape, 7.0))
+    with pytest.raises(kind, match="row 2"):
+        sc.sparsemax(d, out=dout)
+    assert (dout.copy_to_host() == 7.0).all()
+
+
+def test_bad_targets_and_p_raise_the_cpus_errors(rng):
+    z = rows(rng, (3, 4))
+    q = np.full(z.shape, 0.25)
+    bads = {"label": np.array([0, 4, 1])}
+    for name, fix in (("neg", lambda q: q.__setitem__((1, 0), -0.25)), ("sum", lambda q: q.__setitem__((1, 0), 0.5)),
+                      ("nan", lambda q: q.__setitem__((1, 0), np.nan))):
+        qq = q.copy()
+        fix(qq)
+        bads[name] = qq
+    for target in bads.values():
+        kind, msg = cpu_error(sparsetools.sparsemax_loss, z, target)
+        with pytest.raises(kind) as info:
+            sc.sparsemax_loss(z, target)
+        assert str(info.value) == msg and "row 1" in msg
+    p = sparsetools.sparsemax(z)
+    p[1, 0] = -0.5
+    kind, msg = cpu_error(sparsetools.sparsemax_jvp, p, z)
+    with pytest.raises(kind) as info:
+        sc.sparsemax_jvp(p, z)
+    assert str(info.value) == msg
+
+
+def test_arguments_are_checked():
+    z = np.zeros((2, 3))
+    with pytest.raises(ValueError, match="unknown method 'heap'"):
+        sc.sparsemax(z, method="heap")
+    with pytest.raises(ValueError, match="at most 1024"):
+        sc.sparsemax(np.zeros((1, 1025)), method="sort")
+    with pytest.raises(np.exceptions.AxisError):
+        sc.sparsemax(z, axis=2)
+    with pytest.raises(ValueError, match="empty reduction axis"):
+        sc.sparsemax(np.zeros((2, 0)))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        sc.sparsemax(cuda.to_device(np.zeros((2, 3), np.int32)))
+    with pytest.raises(ValueError, match="non-contiguous"):
+        sc.sparsemax(cuda.to_device(np.zeros((4, 6)))[:, ::2])
+    with pytest.raises(ValueError, match="one kernel, bisect"):
+        sc.sparsemax_loss(z, np.array([0, 1]), method="sort")
+
+
+def test_the_cpu_toolkit_never_imports_numba_cuda():
+    code = ("import sys, numpy, sparsetools; sparsetools.sparsemax(numpy.ones(3)); "
+            "sparsetools.cuda.is_available; assert 'numba.cuda' not in sys.modules, 'imported'; "
+            "assert sparsetools.cuda.__name__ == 'sparsetools.cuda'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@gpu
+def test_cuda_array_interface_inputs_are_used_in_place():
+    torch = pytest.importorskip("torch")
+    z = torch.randn(64, 300, device="cuda", dtype=torch.float32)
+    p = torch.as_tensor(sc.sparsemax(z), device="cuda")
+    np.testing.assert_allclose(p.cpu().numpy(), sparsetools.sparsemax(z.cpu().numpy()), rtol=1e-6, atol=1e-7)
+
+
+def test_bench_gpu_checks_and_times_every_operation(capsys, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "bench_gpu.py"
+    spec = importlib.util.spec_from_file_location("bench_gpu", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    (rec,) = mod.main(["--shapes", "3x8", "--repeat", "1", "--warmup", "0", "--no-torch",
+                       "--json", str(tmp_path / "gpu.json")])
+    assert {"copy_ms", "forward_ms", "vjp_ms", "loss_grad_ms", "err_forward", "err_vjp", "err_loss"} <= set(rec)
+    assert rec["err_forward"] <= 1e-5 and rec["err_loss"] <= 1e-5
+    assert "| 3x8 | float32 |" in capsys.readouterr().out
+    assert (tmp_path / "gpu.json").exists()
+
+
+def _real_compiler_env():
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")
+    probe = "from numba.cuda.cudadrv.nvvm import NVVM; NVVM()"
+    ok = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True).returncode == 0
+    return env if ok else None
+
+
+def test_every_kernel_compiles_for_a_real_gpu():
+    """The simulator runs the kernels as Python; this compiles them with NVVM (sm_90). It
+    needs NVVM and NVRTC (pip install nvidia-cuda-nvcc-cu12 nvidia-cuda-nvrtc-cu12), which
+    the test extra leaves out (300 MB): without them it is skipped."""
+    env = _real_compiler_env()
+    if env is None:
+        pytest.skip("no NVVM library: pip install nvidia-cuda-nvcc-cu12 nvidia-cuda-nvrtc-cu12")
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "check_gpu_ptx.py"
+    res = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.count(" ok ") == 16
+
+
+def test_an_empty_batch_launches_nothing():
+    z = np.zeros((0, 4))
+    assert sc.sparsemax(z).shape == (0, 4)
+    tau, k = sc.sparsemax_threshold(z)
+    assert tau.shape == k.shape == (0,)
+    assert sc.sparsemax_loss(z, np.zeros(0, np.int64)).shape == (0,)
+    assert sc.sparsemax_jvp(z, z).shape == (0, 4)
