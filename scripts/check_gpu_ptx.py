@@ -1,0 +1,69 @@
+#!/usr/bin/env python
+"""Compile every sparsetools.cuda kernel to PTX for a GPU architecture, without a GPU.
+
+The CUDA simulator (what CI runs the GPU tests on) executes the kernels as Python, so it
+cannot catch what only the real compiler rejects: a variable whose type differs between
+branches, an unsupported NumPy call, a shared array of non-constant size. This compiles
+each kernel, for each block size and both dtypes, with numba-cuda's real pipeline (NVVM);
+it needs the NVVM and NVRTC libraries, e.g.
+
+    pip install nvidia-cuda-nvcc-cu12 nvidia-cuda-nvrtc-cu12
+    python scripts/check_gpu_ptx.py [--cc 9.0]
+
+Without a CUDA driver, numba-cuda cannot ask a device for its compute capability, so the
+one given by --cc is used. Exits non-zero if a kernel does not compile.
+"""
+
+import argparse
+import os
+import sys
+import types as pytypes
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--cc", default="9.0", help="compute capability (default 9.0, Hopper)")
+    args = p.parse_args(argv)
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        sys.exit("NUMBA_ENABLE_CUDASIM=1: the simulator compiles nothing; unset it")
+    cc = tuple(int(x) for x in args.cc.split("."))
+    from numba import cuda, types
+
+    import numba.cuda.dispatcher as dispatcher
+
+    try:
+        cuda.get_current_device()
+    except Exception:  # no driver: device functions are compiled for the requested cc
+        dispatcher.get_current_device = lambda: pytypes.SimpleNamespace(compute_capability=cc)
+    from sparsetools.cuda import _kernels
+
+    def arr(dt, nd):
+        return types.Array(dt, nd, "C")
+
+    failures = 0
+    for T in (32, 256):
+        kern = _kernels._make(T)
+        for dt in (types.float32, types.float64):
+            z = arr(dt, 3)
+            sigs = {
+                "forward_bisect": (z, z, arr(types.float64, 1), arr(types.int64, 1), arr(types.int8, 1), types.boolean),
+                "forward_sort": (z, z, arr(types.float64, 1), arr(types.int64, 1), arr(types.int8, 1), types.boolean),
+                "jvp": (z, z, z, arr(types.int8, 1)),
+                "loss_bisect": (z, arr(types.int64, 1), z, types.float64, arr(types.float64, 1), z, arr(types.int8, 1),
+                                types.boolean),
+            }
+            for name, sig in sigs.items():
+                try:
+                    ptx, _ = cuda.compile_ptx(kern[name].py_func, sig, cc=cc)
+                    local = ".local" in ptx
+                    print(f"T={T:<3} {dt!s:<7} {name:<15} ok  ({len(ptx):,} bytes of PTX"
+                          f"{', uses local memory' if local else ''})")
+                except Exception as e:  # report every kernel, then fail
+                    failures += 1
+                    print(f"T={T:<3} {dt!s:<7} {name:<15} FAILED: {type(e).__name__}: {e}")
+    if failures:
+        sys.exit(f"{failures} kernel(s) did not compile")
+
+
+if __name__ == "__main__":
+    main()
