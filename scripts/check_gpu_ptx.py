@@ -23,6 +23,8 @@ import types as pytypes
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--cc", default="9.0", help="compute capability (default 9.0, Hopper)")
+    p.add_argument("--probe", action="store_true",
+                   help="only check that the compiler libraries are there (exit 0) or not (exit 3)")
     args = p.parse_args(argv)
     if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
         sys.exit("NUMBA_ENABLE_CUDASIM=1: the simulator compiles nothing; unset it")
@@ -35,6 +37,17 @@ def main(argv=None):
         cuda.get_current_device()
     except Exception:  # no driver: device functions are compiled for the requested cc
         dispatcher.get_current_device = lambda: pytypes.SimpleNamespace(compute_capability=cc)
+    if args.probe:
+        def tiny(x):
+            x[0] = 1.0
+
+        try:
+            cuda.compile_ptx(tiny, (types.float64[:],), cc=cc)
+        except Exception as e:
+            print(f"no CUDA compiler here: {type(e).__name__}: {e}")
+            sys.exit(3)
+        print("the CUDA compiler libraries are there")
+        return
     from sparsetools.cuda import _kernels
 
     def arr(dt, nd):

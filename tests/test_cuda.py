@@ -6,6 +6,7 @@ two; one test runs the real 32 and 256). Tests marked ``gpu`` need a real device
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -251,7 +252,6 @@ def test_cuda_array_interface_inputs_are_used_in_place():
 
 def test_bench_gpu_checks_and_times_every_operation(capsys, tmp_path):
     import importlib.util
-    from pathlib import Path
 
     path = Path(__file__).resolve().parent.parent / "scripts" / "bench_gpu.py"
     spec = importlib.util.spec_from_file_location("bench_gpu", path)
@@ -265,11 +265,16 @@ def test_bench_gpu_checks_and_times_every_operation(capsys, tmp_path):
     assert (tmp_path / "gpu.json").exists()
 
 
+PTX_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "check_gpu_ptx.py"
+
+
 def _real_compiler_env():
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")
-    probe = "from numba.cuda.cudadrv.nvvm import NVVM; NVVM()"
-    ok = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True).returncode == 0
-    return env if ok else None
+    probe = subprocess.run([sys.executable, str(PTX_SCRIPT), "--probe"], env=env, capture_output=True, text=True)
+    if probe.returncode == 3:
+        return None
+    assert probe.returncode == 0, probe.stdout + probe.stderr
+    return env
 
 
 def test_every_kernel_compiles_for_a_real_gpu():
@@ -278,11 +283,8 @@ def test_every_kernel_compiles_for_a_real_gpu():
     the test extra leaves out (300 MB): without them it is skipped."""
     env = _real_compiler_env()
     if env is None:
-        pytest.skip("no NVVM library: pip install nvidia-cuda-nvcc-cu12 nvidia-cuda-nvrtc-cu12")
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parent.parent / "scripts" / "check_gpu_ptx.py"
-    res = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True)
+        pytest.skip("no CUDA compiler libraries (NVVM, NVRTC): pip install nvidia-cuda-nvcc-cu12 nvidia-cuda-nvrtc-cu12")
+    res = subprocess.run([sys.executable, str(PTX_SCRIPT)], env=env, capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.count(" ok ") == 16
 
