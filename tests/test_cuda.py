@@ -17,6 +17,9 @@ from sparsetools.cuda import _kernels
 
 cuda = pytest.importorskip("numba.cuda", reason="numba-cuda is in the test extra")
 SIM = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+if not SIM and not sc.is_available():
+    pytest.skip("a CUDA driver is installed but no GPU is usable: run with NUMBA_ENABLE_CUDASIM=1 "
+                "to test on the simulator", allow_module_level=True)
 gpu = pytest.mark.skipif(SIM or not sc.is_available(), reason="needs a real CUDA GPU")
 
 RTOL = {np.float64: 1e-12, np.float32: 1e-6}
