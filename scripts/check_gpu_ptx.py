@@ -64,6 +64,13 @@ def main(argv=None):
                 "jvp": (z, z, z, arr(types.int8, 1)),
                 "loss_bisect": (z, arr(types.int64, 1), z, types.float64, arr(types.float64, 1), z, arr(types.int8, 1),
                                 types.boolean),
+                "long_max": (z, types.int64, arr(types.float64, 2), arr(types.int64, 3)),
+                "long_step": (z, types.int64, types.int64, arr(types.float64, 2), arr(types.int64, 3),
+                              arr(types.float64, 3), arr(types.int64, 3), arr(types.float64, 3), arr(types.int64, 3),
+                              arr(types.int64, 2)),
+                "long_finish": (z, z, types.int64, types.int64, arr(types.float64, 2), arr(types.int64, 3),
+                                arr(types.float64, 3), arr(types.int64, 3), arr(types.float64, 1), arr(types.int64, 1),
+                                arr(types.int8, 1), arr(types.int8, 1), types.boolean),
             }
             for name, sig in sigs.items():
                 try:

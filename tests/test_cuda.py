@@ -289,7 +289,7 @@ def test_every_kernel_compiles_for_a_real_gpu():
         pytest.skip("no CUDA compiler libraries (NVVM, NVRTC): pip install nvidia-cuda-nvcc-cu12 nvidia-cuda-nvrtc-cu12")
     res = subprocess.run([sys.executable, str(PTX_SCRIPT)], env=env, capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert res.stdout.count(" ok ") == 16
+    assert res.stdout.count(" ok ") == 28
 
 
 def test_an_empty_batch_launches_nothing():
@@ -299,3 +299,46 @@ def test_an_empty_batch_launches_nothing():
     assert tau.shape == k.shape == (0,)
     assert sc.sparsemax_loss(z, np.zeros(0, np.int64)).shape == (0,)
     assert sc.sparsemax_jvp(z, z).shape == (0, 4)
+
+
+@pytest.fixture
+def long_rows(monkeypatch):
+    """Rows of 40 count as long, in chunks of 16 (3 chunks a row); records the converged
+    flags of each chunked run."""
+    monkeypatch.setattr(sc, "LONG_ROW", 40)
+    monkeypatch.setattr(sc, "LONG_CHUNK", 16)
+    flags = []
+    real = sc._long_forward
+
+    def spy(*args):
+        conv = real(*args)
+        flags.append(conv.copy_to_host())
+        return conv
+
+    monkeypatch.setattr(sc, "_long_forward", spy)
+    return flags
+
+
+def test_long_rows_split_in_chunks_match_the_cpu(rng, long_rows):
+    z = rows(rng, (2, 40))
+    z[1] *= 1e-3  # every entry a candidate: 4 per thread and chunk, past the 2 staged
+    z[0, 7] = -np.inf
+    p = sc.sparsemax(z)
+    close(p, sparsetools.sparsemax(z), np.float64)
+    assert long_rows and long_rows[-1].all()  # the chunked path settled both rows
+    tau, k = sc.sparsemax_threshold(z)
+    tc, kc = sparsetools.sparsemax_threshold(z)
+    close(tau, tc, np.float64)
+    np.testing.assert_array_equal(k, kc)
+    assert sc.sparsemax(z).tobytes() == p.tobytes()
+    z[1, 30] = np.nan
+    with pytest.raises(ValueError, match="z contains NaN in row 1"):
+        sc.sparsemax(z)
+
+
+def test_long_rows_newton_did_not_settle_finish_by_bisection(rng, long_rows, monkeypatch):
+    monkeypatch.setattr(_kernels, "NEWTON_STEPS", 0)
+    monkeypatch.setattr(_kernels, "_kernels", {})
+    z = rows(rng, (2, 40), scale=0.2)
+    close(sc.sparsemax(z), sparsetools.sparsemax(z), np.float64)
+    assert not long_rows[-1].all()

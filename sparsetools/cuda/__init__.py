@@ -21,7 +21,8 @@ Contract (SPEC section 6), with the GPU's particulars:
 - ``method``: ``"bisect"`` (Newton steps from max - 1, then bisection, exact finish),
   ``"sort"`` (bitonic sort in shared memory; rows of at most 1024 entries) or ``"auto"``.
   ``auto`` is ``bisect`` with 32 threads per row up to n = 1024 and 256 above: the choice
-  between the two methods still has to be measured on a GPU.
+  between the two methods still has to be measured on a GPU. A few long rows (see
+  ``LONG_ROW``) are cut into chunks, a block each, with one launch per Newton step.
 - Deterministic: no atomics; the same input gives the same bits on every run.
 """
 
@@ -34,6 +35,13 @@ METHODS = ("bisect", "sort")
 
 #: Threads per row: 32 (one warp) for rows up to ``SHORT_ROW`` entries, 256 above.
 SHORT_ROW = 1024
+#: Rows of at least ``LONG_ROW`` entries, in batches of fewer than ``LONG_MAX_ROWS`` rows
+#: (too few for one block per row to fill a GPU), are cut into chunks of ``LONG_CHUNK``
+#: entries with a block each, and take one launch per Newton step (``sparsemax`` and
+#: ``sparsemax_threshold``; the loss keeps one block per row). Unmeasured choices.
+LONG_ROW = 65536
+LONG_CHUNK = 8192
+LONG_MAX_ROWS = 1024
 
 
 def is_available():
@@ -178,10 +186,39 @@ def _forward(z, axis, method, out, stream, write):
     ksz = cuda.device_array(R, dtype=np.int64, stream=stream)
     status = cuda.device_array(R, dtype=np.int8, stream=stream)
     kern = _kernels.kernels(T)["forward_sort" if m == "sort" else "forward_bisect"]
-    if R:
+    if R and m == "bisect" and rows.n >= LONG_ROW and R < LONG_MAX_ROWS:
+        conv = _long_forward(view, res, tau, ksz, status, write, R, T, stream, cuda, _kernels)
+        c = conv.copy_to_host(stream=stream)
+        stream.synchronize()
+        if not c.all():  # a row Newton's steps did not settle: bisection, one block per row
+            kern[R, T, stream](view, res, tau, ksz, status, write)
+    elif R:
         kern[R, T, stream](view, res, tau, ksz, status, write)
     _status_check(rows, status, stream)
     return rows, res, tau, ksz, on_device, stream, cuda
+
+
+def _long_forward(view, res, tau, ksz, status, write, R, T, stream, cuda, _kernels):
+    """The chunked path for a few long rows; returns the per-row converged flags."""
+    n = view.shape[1]
+    CH = LONG_CHUNK
+    C = -(-n // CH)
+    k = _kernels.kernels(T)
+    G = R * C
+    pmax = cuda.device_array((R, C), np.float64, stream=stream)
+    pcnt = cuda.device_array((R, C, 3), np.int64, stream=stream)
+    PS = cuda.device_array((3, R, C), np.float64, stream=stream)
+    PK = cuda.device_array((3, R, C), np.int64, stream=stream)
+    scratch = cuda.device_array((R, C, _kernels.GLOBAL_SLOT * T), np.float64, stream=stream)
+    scount = cuda.device_array((R, C, T), np.int64, stream=stream)
+    sover = cuda.device_array((R, C), np.int64, stream=stream)
+    conv = cuda.device_array(R, np.int8, stream=stream)
+    k["long_max"][G, T, stream](view, CH, pmax, pcnt)
+    steps = _kernels.NEWTON_STEPS + 2
+    for i in range(steps):
+        k["long_step"][G, T, stream](view, CH, i, pmax, pcnt, PS, PK, scratch, scount, sover)
+    k["long_finish"][G, T, stream](view, res, CH, steps - 1, pmax, pcnt, PS, PK, tau, ksz, status, conv, write)
+    return conv
 
 
 def sparsemax(z, axis=-1, *, method="auto", out=None, stream=None):

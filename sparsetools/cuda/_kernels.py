@@ -24,6 +24,10 @@ The threshold (``_threshold``):
   -inf to a power of two, at most ``SORT_MAX`` entries), then an inclusive scan gives the
   scan condition of Held et al. at every position at once.
 
+- long rows (``long_max``, ``long_step``, ``long_finish``): chunks of a row with a block
+  each, one launch per Newton step; candidates staged in global scratch memory; a row not
+  settled after ``NEWTON_STEPS`` + 2 steps is left to ``forward_bisect``.
+
 Status codes are those of ``sparsetools.kernels.common`` (the CPU's), so the same errors
 are raised.
 """
@@ -53,6 +57,9 @@ BISECT_STEPS = 2100
 #: Longest row of the shared-memory sort.
 SORT_MAX = 1024
 
+#: Candidates each thread of a long-row chunk may stage in global scratch memory.
+GLOBAL_SLOT = 2
+
 _kernels = {}
 
 
@@ -74,6 +81,7 @@ def _make(T):
     f64, i64 = np.float64, np.int64
     SLOT = stage_slot(T)
     CAP = SLOT * T
+    GSLOT = GLOBAL_SLOT
 
     @cuda.jit(device=True)
     def bsum(shf, shi, fv, iv, tid):
@@ -490,5 +498,190 @@ def _make(T):
             status[r] = 0
             loss[r] = L
 
+    # ----------------------------------------------------------------------------------
+    # Long rows: several blocks per row (chunks of ``CH`` entries), one launch per step.
+    # Block b works on row r = b // C, chunk c = b % C. Per-chunk partial results go to
+    # global arrays; every block of a row reduces the row's partials itself, in the same
+    # order, so all of them compute the same max and the same t without communicating.
+
+    @cuda.jit(device=True)
+    def row_partials(pmax, pcnt, r):
+        C = pmax.shape[1]
+        m = -math.inf
+        nan = 0
+        pinf = 0
+        fin = 0
+        for c in range(C):
+            if pmax[r, c] > m:
+                m = pmax[r, c]
+            nan += pcnt[r, c, 0]
+            pinf += pcnt[r, c, 1]
+            fin += pcnt[r, c, 2]
+        st = 0
+        if nan > 0:
+            st = HAS_NAN
+        elif pinf > 0:
+            st = HAS_POSINF
+        elif fin == 0:
+            st = ALL_NEGINF
+        return m, st
+
+    @cuda.jit(device=True)
+    def row_sums(PS, PK, i, r):
+        C = PS.shape[2]
+        S = 0.0
+        K = 0
+        for c in range(C):
+            S += PS[i, r, c]
+            K += PK[i, r, c]
+        return S, K
+
+    @cuda.jit
+    def long_max(z, CH, pmax, pcnt):
+        bid = cuda.blockIdx.x
+        tid = cuda.threadIdx.x
+        C = pmax.shape[1]
+        r = bid // C
+        c = bid % C
+        B = z.shape[2]
+        a = r // B
+        b = r % B
+        n = z.shape[1]
+        lo = c * CH
+        hi = min(n, lo + CH)
+        shf = cuda.shared.array(T, f64)
+        shi = cuda.shared.array(T, i64)
+        mx = -math.inf
+        nan = 0
+        pinf = 0
+        fin = 0
+        for j in range(lo + tid, hi, T):
+            x = f64(z[a, j, b])
+            if x != x:
+                nan += 1
+            elif x == math.inf:
+                pinf += 1
+            elif x > -math.inf:
+                fin += 1
+                if x > mx:
+                    mx = x
+        m = bmax(shf, mx, tid)
+        N, P, F = bcount3(shi, nan, pinf, fin, tid)
+        if tid == 0:
+            pmax[r, c] = m
+            pcnt[r, c, 0] = N
+            pcnt[r, c, 1] = P
+            pcnt[r, c, 2] = F
+
+    @cuda.jit
+    def long_step(z, CH, i, pmax, pcnt, PS, PK, scratch, scount, sover):
+        """Newton step ``i`` on every chunk: partial (sum, count) over {z - m > t_i}. Step 0
+        also stages each thread's candidates in ``scratch`` (global memory; ``GSLOT`` per
+        thread) so that later steps read them instead of the row, when they fit."""
+        bid = cuda.blockIdx.x
+        tid = cuda.threadIdx.x
+        C = pmax.shape[1]
+        r = bid // C
+        c = bid % C
+        B = z.shape[2]
+        a = r // B
+        b = r % B
+        n = z.shape[1]
+        lo = c * CH
+        hi = min(n, lo + CH)
+        shf = cuda.shared.array(T, f64)
+        shi = cuda.shared.array(T, i64)
+        m, st = row_partials(pmax, pcnt, r)
+        if st != 0:
+            return
+        cur = i % 3
+        t = -1.0
+        if i > 0:
+            S1, K1 = row_sums(PS, PK, (i - 1) % 3, r)
+            if i > 1:
+                _, K2 = row_sums(PS, PK, (i - 2) % 3, r)
+                if K1 == K2:  # converged: the fixed point carries over
+                    if tid == 0:
+                        PS[cur, r, c] = PS[(i - 1) % 3, r, c]
+                        PK[cur, r, c] = PK[(i - 1) % 3, r, c]
+                    return
+            t = (S1 - 1.0) / K1
+        s = 0.0
+        k = 0
+        if i == 0:
+            cnt = 0
+            over = 0
+            for j in range(lo + tid, hi, T):
+                x = f64(z[a, j, b]) - m
+                if x > -1.0:
+                    s += x
+                    k += 1
+                    if cnt < GSLOT:
+                        scratch[r, c, cnt * T + tid] = x
+                    else:
+                        over = 1
+                    cnt += 1
+            scount[r, c, tid] = cnt
+            _, O = bsum_i(shi, over, tid)
+            if tid == 0:
+                sover[r, c] = O
+        elif sover[r, c] == 0:
+            for q in range(scount[r, c, tid]):
+                x = scratch[r, c, q * T + tid]
+                if x > t:
+                    s += x
+                    k += 1
+        else:
+            for j in range(lo + tid, hi, T):
+                x = f64(z[a, j, b]) - m
+                if x > t:
+                    s += x
+                    k += 1
+        S, K = bsum(shf, shi, s, k, tid)
+        if tid == 0:
+            PS[cur, r, c] = S
+            PK[cur, r, c] = K
+
+    @cuda.jit
+    def long_finish(z, out, CH, last, pmax, pcnt, PS, PK, tau, ksz, status, conv, write):
+        """Rows whose steps converged: tau, the support size and the output chunk; the
+        others are marked ``conv[r] = 0`` for the block-per-row kernel to finish."""
+        bid = cuda.blockIdx.x
+        tid = cuda.threadIdx.x
+        C = pmax.shape[1]
+        r = bid // C
+        c = bid % C
+        B = z.shape[2]
+        a = r // B
+        b = r % B
+        n = z.shape[1]
+        lo = c * CH
+        hi = min(n, lo + CH)
+        m, st = row_partials(pmax, pcnt, r)
+        first = c == 0 and tid == 0
+        if st != 0:
+            if first:
+                status[r] = st
+                conv[r] = 1
+            return
+        S1, K1 = row_sums(PS, PK, last % 3, r)
+        _, K2 = row_sums(PS, PK, (last - 1) % 3, r)
+        if K1 != K2:
+            if first:
+                status[r] = 0
+                conv[r] = 0
+            return
+        t = (S1 - 1.0) / K1
+        if first:
+            status[r] = 0
+            conv[r] = 1
+            tau[r] = m + t
+            ksz[r] = K1
+        if write:
+            for j in range(lo + tid, hi, T):
+                x = f64(z[a, j, b]) - m - t
+                out[a, j, b] = x if x > 0.0 else 0.0
+
     return {"forward_bisect": forward_bisect, "forward_sort": forward_sort, "jvp": jvp,
-            "loss_bisect": loss_bisect}
+            "loss_bisect": loss_bisect, "long_max": long_max, "long_step": long_step,
+            "long_finish": long_finish}
