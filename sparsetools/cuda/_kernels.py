@@ -138,13 +138,23 @@ def _make(T):
         return 0, V
 
     @cuda.jit(device=True)
-    def row_max(z, a, b, n, tid, shf, shi):
-        """(m, status): the row's max and its check (NaN, +inf, every entry -inf)."""
+    def status_of(nan, pinf, fin):
+        if nan > 0:
+            return HAS_NAN
+        if pinf > 0:
+            return HAS_POSINF
+        if fin == 0:
+            return ALL_NEGINF
+        return 0
+
+    @cuda.jit(device=True)
+    def range_max(z, a, b, lo, hi, tid, shf, shi):
+        """(max, NaNs, +infs, finite entries) of z[a, lo:hi, b], block-reduced."""
         mx = -math.inf
         nan = 0
         pinf = 0
         fin = 0
-        for j in range(tid, n, T):
+        for j in range(lo + tid, hi, T):
             x = f64(z[a, j, b])
             if x != x:
                 nan += 1
@@ -156,14 +166,13 @@ def _make(T):
                     mx = x
         m = bmax(shf, mx, tid)
         N, P, F = bcount3(shi, nan, pinf, fin, tid)
-        status = 0
-        if N > 0:
-            status = HAS_NAN
-        elif P > 0:
-            status = HAS_POSINF
-        elif F == 0:
-            status = ALL_NEGINF
-        return m, status
+        return m, N, P, F
+
+    @cuda.jit(device=True)
+    def row_max(z, a, b, n, tid, shf, shi):
+        """(m, status): the row's max and its check (NaN, +inf, every entry -inf)."""
+        m, N, P, F = range_max(z, a, b, 0, n, tid, shf, shi)
+        return m, status_of(N, P, F)
 
     @cuda.jit(device=True)
     def set_sums(z, a, b, n, m, t, tid, shf, shi, stage, cnt, staged):
@@ -517,14 +526,17 @@ def _make(T):
             nan += pcnt[r, c, 0]
             pinf += pcnt[r, c, 1]
             fin += pcnt[r, c, 2]
-        st = 0
-        if nan > 0:
-            st = HAS_NAN
-        elif pinf > 0:
-            st = HAS_POSINF
-        elif fin == 0:
-            st = ALL_NEGINF
-        return m, st
+        return m, status_of(nan, pinf, fin)
+
+    @cuda.jit(device=True)
+    def chunk(z, C, CH):
+        """(r, c, a, b, lo, hi): this block's row and chunk, and the chunk's entries."""
+        bid = cuda.blockIdx.x
+        r = bid // C
+        c = bid % C
+        B = z.shape[2]
+        lo = c * CH
+        return r, c, r // B, r % B, lo, min(z.shape[1], lo + CH)
 
     @cuda.jit(device=True)
     def row_sums(PS, PK, i, r):
@@ -538,35 +550,11 @@ def _make(T):
 
     @cuda.jit
     def long_max(z, CH, pmax, pcnt):
-        bid = cuda.blockIdx.x
         tid = cuda.threadIdx.x
-        C = pmax.shape[1]
-        r = bid // C
-        c = bid % C
-        B = z.shape[2]
-        a = r // B
-        b = r % B
-        n = z.shape[1]
-        lo = c * CH
-        hi = min(n, lo + CH)
+        r, c, a, b, lo, hi = chunk(z, pmax.shape[1], CH)
         shf = cuda.shared.array(T, f64)
         shi = cuda.shared.array(T, i64)
-        mx = -math.inf
-        nan = 0
-        pinf = 0
-        fin = 0
-        for j in range(lo + tid, hi, T):
-            x = f64(z[a, j, b])
-            if x != x:
-                nan += 1
-            elif x == math.inf:
-                pinf += 1
-            elif x > -math.inf:
-                fin += 1
-                if x > mx:
-                    mx = x
-        m = bmax(shf, mx, tid)
-        N, P, F = bcount3(shi, nan, pinf, fin, tid)
+        m, N, P, F = range_max(z, a, b, lo, hi, tid, shf, shi)
         if tid == 0:
             pmax[r, c] = m
             pcnt[r, c, 0] = N
@@ -578,17 +566,8 @@ def _make(T):
         """Newton step ``i`` on every chunk: partial (sum, count) over {z - m > t_i}. Step 0
         also stages each thread's candidates in ``scratch`` (global memory; ``GSLOT`` per
         thread) so that later steps read them instead of the row, when they fit."""
-        bid = cuda.blockIdx.x
         tid = cuda.threadIdx.x
-        C = pmax.shape[1]
-        r = bid // C
-        c = bid % C
-        B = z.shape[2]
-        a = r // B
-        b = r % B
-        n = z.shape[1]
-        lo = c * CH
-        hi = min(n, lo + CH)
+        r, c, a, b, lo, hi = chunk(z, pmax.shape[1], CH)
         shf = cuda.shared.array(T, f64)
         shi = cuda.shared.array(T, i64)
         m, st = row_partials(pmax, pcnt, r)
@@ -646,17 +625,8 @@ def _make(T):
     def long_finish(z, out, CH, last, pmax, pcnt, PS, PK, tau, ksz, status, conv, write):
         """Rows whose steps converged: tau, the support size and the output chunk; the
         others are marked ``conv[r] = 0`` for the block-per-row kernel to finish."""
-        bid = cuda.blockIdx.x
         tid = cuda.threadIdx.x
-        C = pmax.shape[1]
-        r = bid // C
-        c = bid % C
-        B = z.shape[2]
-        a = r // B
-        b = r % B
-        n = z.shape[1]
-        lo = c * CH
-        hi = min(n, lo + CH)
+        r, c, a, b, lo, hi = chunk(z, pmax.shape[1], CH)
         m, st = row_partials(pmax, pcnt, r)
         first = c == 0 and tid == 0
         if st != 0:
