@@ -14,7 +14,6 @@ whatever the values; after 20 steps few survivors are left, so the hand-over is 
 """
 
 from .._jit import jit
-from .common import finish
 from .duchi import tau_duchi
 from .michelot import michelot_steps
 
@@ -28,11 +27,8 @@ def tau_auto(y, m, tmp):
     ``tau_duchi`` on the survivors.
 
     Each step that does not converge drops at least one entry, so rows of at most
-    ``MAX_STEPS`` candidates always converge in time: they run ``tau_michelot`` itself,
-    without counting steps. (Whole rows that short never get here: ``_registry.method_code``
-    gives them ``michelot``'s kernel.)"""
-    if m <= MAX_STEPS:
-        return finish(y, 0, m, 0.0, 0)
+    ``MAX_STEPS`` candidates always converge in time. (Whole rows that short never get here:
+    ``_registry.method_code`` gives them ``michelot``'s kernel.)"""
     t, k, done = michelot_steps(y, m, MAX_STEPS)
     if done:
         return t, k

@@ -114,6 +114,18 @@ def presolve(a, m):
 
 
 @jit
+def keep_above(a, lo, hi, t):
+    """Move the entries of ``a[lo:hi]`` that are > t to the front, in order; return the end
+    of the kept ones. Branch-free: store always, advance only when kept (it vectorises)."""
+    w = lo
+    for j in range(lo, hi):
+        v = a[j]
+        a[w] = v
+        w += v > t
+    return w
+
+
+@jit
 def finish(a, lo, hi, s0, k0):
     """Exact threshold from a support known up to a few entries.
 
@@ -126,12 +138,7 @@ def finish(a, lo, hi, s0, k0):
     k = k0 + (hi - lo)
     t = (s0 + psum(a, lo, hi) - 1.0) / k
     while True:
-        w = lo
-        for j in range(lo, hi):
-            # branch-free filter: store always, advance only when kept
-            v = a[j]
-            a[w] = v
-            w += v > t
+        w = keep_above(a, lo, hi, t)
         if w == hi:
             return t, k
         hi = w

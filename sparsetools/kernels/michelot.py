@@ -6,7 +6,7 @@ tau of the current set and never overshoots, and the steps stop after finitely m
 """
 
 from .._jit import jit
-from .common import finish, psum
+from .common import finish, keep_above, psum
 
 
 @jit
@@ -34,18 +34,10 @@ def michelot_steps(y, m, max_steps):
     k = m
     t = (psum(y, 0, k) - 1.0) / k
     for _ in range(max_steps - 1):
-        w = 0
-        for j in range(k):
-            v = y[j]
-            y[w] = v
-            w += v > t
+        w = keep_above(y, 0, k, t)
         if w == k:
             return t, k, True
         k = w
         t = (psum(y, 0, k) - 1.0) / k
-    w = 0
-    for j in range(k):
-        v = y[j]
-        y[w] = v
-        w += v > t
+    w = keep_above(y, 0, k, t)
     return t, w, w == k
