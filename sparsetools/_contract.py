@@ -28,15 +28,8 @@ class Rows:
         compute, self.dtype = _dtypes(arr.dtype, name) if dtypes is None else dtypes
         self.name = name
         self.shape = arr.shape
-        self.axis = normalize_axis_index(axis, arr.ndim) if arr.ndim else _no_axis(axis, name)
-        n = arr.shape[self.axis]
-        if n == 0:
-            raise ValueError(
-                f"{name} has an empty reduction axis (axis {self.axis} of shape {arr.shape} "
-                f"has length 0); sparsemax needs at least one entry per row"
-            )
+        self.axis, n, self.batch_shape = rows_shape(arr.shape, axis, name)
         moved = np.moveaxis(arr, self.axis, -1)
-        self.batch_shape = moved.shape[:-1]
         self.z2d = np.ascontiguousarray(moved, dtype=compute).reshape(-1, n)
 
     @property
@@ -193,8 +186,7 @@ class Target:
             return
         if t.shape == rows.shape:
             compute, _ = _dtypes(t.dtype, "target")
-            eps = np.finfo(t.dtype if t.dtype.kind == "f" else np.float64).eps
-            self.tol = float(2.0 * (np.sqrt(rows.n) + 2.0) * eps)
+            self.tol = sum_tolerance(t.dtype, rows.n)
             moved = np.moveaxis(t, rows.axis, -1)
             self.q2d = np.ascontiguousarray(moved, dtype=compute).reshape(-1, rows.n)
             return
@@ -203,6 +195,26 @@ class Target:
             f"{rows.batch_shape} (z's shape without axis {rows.axis}) or a target "
             f"distribution of z's shape {rows.shape}"
         )
+
+
+def rows_shape(shape, axis, name):
+    """``(axis, n, batch_shape)`` of rows along ``axis`` of an array of ``shape``; raises
+    the contract's errors for an axis out of range (also of a 0-d array) or an empty axis."""
+    axis = normalize_axis_index(axis, len(shape)) if len(shape) else _no_axis(axis, name)
+    n = shape[axis]
+    if n == 0:
+        raise ValueError(
+            f"{name} has an empty reduction axis (axis {axis} of shape {tuple(shape)} "
+            f"has length 0); sparsemax needs at least one entry per row"
+        )
+    return axis, n, tuple(shape[:axis]) + tuple(shape[axis + 1:])
+
+
+def sum_tolerance(dtype, n):
+    """How far from 1 a target distribution's row of ``n`` entries may sum: 2 (sqrt(n) + 2)
+    eps of its dtype (float64's for integers and bools)."""
+    eps = np.finfo(dtype if np.dtype(dtype).kind == "f" else np.float64).eps
+    return float(2.0 * (np.sqrt(n) + 2.0) * eps)
 
 
 def _dtypes(dt, name):

@@ -28,7 +28,7 @@ Contract (SPEC section 6), with the GPU's particulars:
 
 import numpy as np
 
-from .._contract import Rows, Target, pair
+from .._contract import Rows, Target, pair, rows_shape, sum_tolerance
 from ..kernels import common
 
 METHODS = ("bisect", "sort")
@@ -81,16 +81,19 @@ def _method(method, n):
     return method
 
 
+def _is_numba(x):
+    # a Numba device array, the simulator's too (which has no __cuda_array_interface__)
+    return hasattr(x, "copy_to_host") and hasattr(x, "is_c_contiguous")
+
+
 def _is_device(x):
-    # a Numba device array (the simulator's too), or any CUDA array interface (CuPy, torch)
-    return hasattr(x, "__cuda_array_interface__") or (hasattr(x, "copy_to_host") and hasattr(x, "is_c_contiguous"))
+    """A Numba device array, or anything with the CUDA array interface (CuPy, torch)."""
+    return _is_numba(x) or hasattr(x, "__cuda_array_interface__")
 
 
 def _as_device(x, cuda):
     """A Numba device array over ``x``'s memory (no copy)."""
-    if hasattr(x, "copy_to_host") and hasattr(x, "is_c_contiguous"):
-        return x
-    return cuda.as_cuda_array(x)
+    return x if _is_numba(x) else cuda.as_cuda_array(x)
 
 
 class _DeviceRows(Rows):
@@ -107,20 +110,11 @@ class _DeviceRows(Rows):
         self.name = name
         self.dtype = dt
         self.shape = tuple(darr.shape)
-        from numpy.lib.array_utils import normalize_axis_index
-
-        if len(self.shape) == 0:
-            raise np.exceptions.AxisError(f"{name} is 0-d: it has no axis {axis}")
-        self.axis = normalize_axis_index(axis, len(self.shape))
-        n = self.shape[self.axis]
-        if n == 0:
-            raise ValueError(f"{name} has an empty reduction axis (axis {self.axis} of shape {self.shape} "
-                             f"has length 0); sparsemax needs at least one entry per row")
+        self.axis, n, self.batch_shape = rows_shape(self.shape, axis, name)
         if not darr.is_c_contiguous():
             raise ValueError(f"{name} is a non-contiguous device array; the GPU functions read device "
                              f"arrays in place and need them C-contiguous (make a contiguous copy)")
         self._n = n
-        self.batch_shape = self.shape[: self.axis] + self.shape[self.axis + 1:]
         A = int(np.prod(self.shape[: self.axis], dtype=np.int64))
         B = int(np.prod(self.shape[self.axis + 1:], dtype=np.int64))
         self.view = darr.reshape(A, n, B)
@@ -298,8 +292,7 @@ def _loss(z, target, axis, method, out, stream, write):
             qrows = _DeviceRows(dt, axis, "target")
             q = qrows.view
             labels = cuda.device_array(0, dtype=np.int64, stream=stream)
-            eps = np.finfo(qrows.dtype).eps
-            tol = float(2.0 * (np.sqrt(rows.n) + 2.0) * eps)
+            tol = sum_tolerance(qrows.dtype, rows.n)
         else:
             raise ValueError(f"target has shape {tuple(dt.shape)}; it must be int64 labels of shape "
                              f"{rows.batch_shape} or a distribution of z's shape {rows.shape}")

@@ -118,10 +118,7 @@ def _make(T):
     @cuda.jit(device=True)
     def bcount3(shi, a, b, c, tid):
         # three int block sums through one int array (three trees)
-        _, A = bsum_i(shi, a, tid)
-        _, B = bsum_i(shi, b, tid)
-        _, C = bsum_i(shi, c, tid)
-        return A, B, C
+        return bsum_i(shi, a, tid), bsum_i(shi, b, tid), bsum_i(shi, c, tid)
 
     @cuda.jit(device=True)
     def bsum_i(shi, v, tid):
@@ -135,7 +132,21 @@ def _make(T):
             s //= 2
         V = shi[0]
         cuda.syncthreads()
-        return 0, V
+        return V
+
+    @cuda.jit(device=True)
+    def row(z):
+        """(r, a, b, n): this block's row, its place in the (A, n, B) view, its length."""
+        r = cuda.blockIdx.x
+        B = z.shape[2]
+        return r, r // B, r % B, z.shape[1]
+
+    @cuda.jit(device=True)
+    def write_range(z, out, a, b, lo, hi, m, t, tid):
+        """out = max(z - m - t, 0) over entries lo:hi of the row."""
+        for j in range(lo + tid, hi, T):
+            x = f64(z[a, j, b]) - m - t
+            out[a, j, b] = x if x > 0.0 else 0.0
 
     @cuda.jit(device=True)
     def status_of(nan, pinf, fin):
@@ -237,7 +248,7 @@ def _make(T):
                     over = 1
                 cnt += 1
         S, C = bsum(shf, shi, s0, cnt, tid)
-        _, O = bsum_i(shi, over, tid)
+        O = bsum_i(shi, over, tid)
         staged = O == 0
         t = (S - 1.0) / C
         kprev = C
@@ -317,19 +328,15 @@ def _make(T):
         for j in range(tid, n, T):
             if buf[j] > -math.inf and 1.0 + (j + 1) * buf[j] > csum[j]:
                 c += 1
-        _, k = bsum_i(shi, c, tid)
+        k = bsum_i(shi, c, tid)
         t = (csum[k - 1] - 1.0) / k
         cuda.syncthreads()
         return t, k
 
     @cuda.jit
     def forward_bisect(z, out, tau, ksz, status, write):
-        r = cuda.blockIdx.x
         tid = cuda.threadIdx.x
-        B = z.shape[2]
-        a = r // B
-        b = r % B
-        n = z.shape[1]
+        r, a, b, n = row(z)
         shf = cuda.shared.array(T, f64)
         shi = cuda.shared.array(T, i64)
         stage = cuda.shared.array(CAP, f64)
@@ -344,18 +351,12 @@ def _make(T):
             tau[r] = m + t
             ksz[r] = k
         if write:
-            for j in range(tid, n, T):
-                x = f64(z[a, j, b]) - m - t
-                out[a, j, b] = x if x > 0.0 else 0.0
+            write_range(z, out, a, b, 0, n, m, t, tid)
 
     @cuda.jit
     def forward_sort(z, out, tau, ksz, status, write):
-        r = cuda.blockIdx.x
         tid = cuda.threadIdx.x
-        B = z.shape[2]
-        a = r // B
-        b = r % B
-        n = z.shape[1]
+        r, a, b, n = row(z)
         shf = cuda.shared.array(T, f64)
         shi = cuda.shared.array(T, i64)
         buf = cuda.shared.array(SORT_MAX, f64)
@@ -371,19 +372,13 @@ def _make(T):
             tau[r] = m + t
             ksz[r] = k
         if write:
-            for j in range(tid, n, T):
-                x = f64(z[a, j, b]) - m - t
-                out[a, j, b] = x if x > 0.0 else 0.0
+            write_range(z, out, a, b, 0, n, m, t, tid)
 
     @cuda.jit
     def jvp(p, v, out, status):
         """out = s * (v - (s . v) / k), s = (p > 0): the Jacobian (symmetric) times v."""
-        r = cuda.blockIdx.x
         tid = cuda.threadIdx.x
-        B = p.shape[2]
-        a = r // B
-        b = r % B
-        n = p.shape[1]
+        r, a, b, n = row(p)
         shf = cuda.shared.array(T, f64)
         shi = cuda.shared.array(T, i64)
         pbad = 0
@@ -411,8 +406,8 @@ def _make(T):
                 vinf += 1
         S, K = bsum(shf, shi, s, k, tid)
         PN, PP, PB = bcount3(shi, pnan, ppinf, pbad, tid)
-        _, VN = bsum_i(shi, vnan, tid)
-        _, VI = bsum_i(shi, vinf, tid)
+        VN = bsum_i(shi, vnan, tid)
+        VI = bsum_i(shi, vinf, tid)
         st = 0
         if PN > 0:
             st = HAS_NAN
@@ -439,12 +434,8 @@ def _make(T):
         """The sparsemax loss 1/2 ||p - q||^2 + sum q_i max(tau - z_i, 0) of each row and
         its gradient p - q; q is e_label when ``labels`` has one entry per row, else the
         distribution ``q`` (a view like z's)."""
-        r = cuda.blockIdx.x
         tid = cuda.threadIdx.x
-        B = z.shape[2]
-        a = r // B
-        b = r % B
-        n = z.shape[1]
+        r, a, b, n = row(z)
         shf = cuda.shared.array(T, f64)
         shi = cuda.shared.array(T, i64)
         stage = cuda.shared.array(CAP, f64)
@@ -470,9 +461,8 @@ def _make(T):
                     qneg += 1
                 qs += y
             QS, QN = bsum(shf, shi, qs, qnan, tid)
-            QI, QG = 0, 0
-            _, QI = bsum_i(shi, qinf, tid)
-            _, QG = bsum_i(shi, qneg, tid)
+            QI = bsum_i(shi, qinf, tid)
+            QG = bsum_i(shi, qneg, tid)
             if st == 0:
                 if QN > 0:
                     st = OTHER_NAN
@@ -601,7 +591,7 @@ def _make(T):
                         over = 1
                     cnt += 1
             scount[r, c, tid] = cnt
-            _, O = bsum_i(shi, over, tid)
+            O = bsum_i(shi, over, tid)
             if tid == 0:
                 sover[r, c] = O
         elif sover[r, c] == 0:
@@ -648,9 +638,7 @@ def _make(T):
             tau[r] = m + t
             ksz[r] = K1
         if write:
-            for j in range(lo + tid, hi, T):
-                x = f64(z[a, j, b]) - m - t
-                out[a, j, b] = x if x > 0.0 else 0.0
+            write_range(z, out, a, b, lo, hi, m, t, tid)
 
     return {"forward_bisect": forward_bisect, "forward_sort": forward_sort, "jvp": jvp,
             "loss_bisect": loss_bisect, "long_max": long_max, "long_step": long_step,
