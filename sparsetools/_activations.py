@@ -27,7 +27,7 @@ def softmax(z, axis=-1, *, out=None):
         rows.check_out(out)
     res = np.empty_like(rows.z2d)
     status = np.empty(res.shape[0], np.int8)
-    _batched.softmax_rows(rows.z2d, res, status, _batched.chunks_for(res.shape[0]))
+    _batched.softmax_rows(rows.z2d, res, status)
     rows.raise_for_status(status)
     return rows.deliver(res, out)
 
@@ -36,8 +36,13 @@ def _params(gamma, beta, alpha):
     for name, v in (("gamma", gamma), ("beta", beta), ("alpha", alpha)):
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
             raise TypeError(f"{name} must be a real number, not {type(v).__name__}")
-        if not math.isfinite(v):
-            raise ValueError(f"{name} must be finite, not {v!r}")
+        try:
+            finite = math.isfinite(v)
+        except OverflowError:  # an int too large for a float
+            finite = False
+        if not finite:
+            shown = repr(v) if not isinstance(v, int) or abs(v) < 10**20 else f"an integer of {len(str(abs(v)))} digits"
+            raise ValueError(f"{name} must be a finite real number, not {shown}")
     if not gamma > 0:
         raise ValueError(
             f"gamma must be > 0 (an inverse temperature; -inf scores are masks only for "
@@ -95,8 +100,7 @@ def softmax_sigmoid(z, gamma=1.0, beta=1.0, alpha=0.0, relu=False, axis=-1, *, o
         rows.check_out(out)
     res = np.empty_like(rows.z2d)
     status = np.empty(res.shape[0], np.int8)
-    _batched.softmax_sigmoid_rows(rows.z2d, rows.z2d, res, status, g, b, a, bool(relu), False,
-                                  _batched.chunks_for(res.shape[0]))
+    _batched.softmax_sigmoid_rows(rows.z2d, rows.z2d, res, status, g, b, a, bool(relu), False)
     rows.raise_for_status(status)
     return rows.deliver(res, out)
 
@@ -121,8 +125,7 @@ def softmax_sigmoid_vjp(z, g, gamma=1.0, beta=1.0, alpha=0.0, relu=False, axis=-
         zrows.check_out(out)
     res = np.empty_like(zrows.z2d)
     status = np.empty(res.shape[0], np.int8)
-    _batched.softmax_sigmoid_rows(zrows.z2d, grows.z2d, res, status, gm, b, a, bool(relu), True,
-                                  _batched.chunks_for(res.shape[0]))
+    _batched.softmax_sigmoid_rows(zrows.z2d, grows.z2d, res, status, gm, b, a, bool(relu), True)
     zrows.raise_for_status(status, other="g")
     return zrows.deliver(res, out)
 
@@ -140,7 +143,7 @@ def softmax_sigmoid_jacobian(z, gamma=1.0, beta=1.0, alpha=0.0, relu=False, axis
     R, n = rows.z2d.shape
     J = np.empty((R, n, n), rows.z2d.dtype)
     status = np.empty(R, np.int8)
-    _batched.softmax_sigmoid_jacobian_rows(rows.z2d, J, status, gm, b, a, _batched.chunks_for(R))
+    _batched.softmax_sigmoid_jacobian_rows(rows.z2d, J, status, gm, b, a)
     rows.raise_for_status(status)
     J = J.reshape(rows.batch_shape + (n, n))
     return J if J.dtype == rows.dtype else J.astype(rows.dtype)

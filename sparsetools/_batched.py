@@ -1,17 +1,17 @@
-"""Parallel drivers: run a row kernel over every row of a (rows, n) array.
+"""Drivers: run a row kernel over every row of a (rows, n) array.
 
-Rows are split into ``nchunks`` contiguous chunks (``chunks_for(rows)``: a few per
+Each is a ``_jit.Driver``, compiled parallel and serial; it is called without its first
+argument, ``nchunks``: the rows are split into that many contiguous chunks (a few per
 thread, decided in Python because ``numba.get_num_threads`` inside a kernel defeats the
-on-disk cache); each chunk allocates its float64 scratch row once. Each driver takes the
-method's registry position as a compile-time literal (see ``_jit.specialize``), so only
-the called (driver, method, dtype) is compiled.
+on-disk cache), each allocating its float64 scratch row once. The drivers that run a
+sparsemax method take its registry position as a compile-time literal
+(``driver(..., literal=code)``), so only the called (driver, method, dtype) is compiled.
 """
 
-import numba
 import numpy as np
 from numba import prange
 
-from ._jit import jit
+from ._jit import driver
 from ._registry import row_tau
 from .kernels.common import BAD_LABEL, OK, TARGET_SUM, apply_row, gather, presolve
 from .kernels.derivs import (
@@ -28,13 +28,8 @@ from .kernels.derivs import (
 )
 
 
-def chunks_for(rows):
-    """How many chunks to split ``rows`` rows into: four per thread, at most one per row."""
-    return max(1, min(rows, 4 * numba.get_num_threads()))
-
-
-@jit(parallel=True)
-def sparsemax_rows(z, out, shift, thresh, support, status, write, nchunks, method):
+@driver
+def sparsemax_rows(nchunks, z, out, shift, thresh, support, status, write, method):
     """For each row r of ``z``: ``shift[r] = max(z[r])``, ``thresh[r] = tau - max``,
     ``support[r] = k`` and ``status[r]`` (``kernels.common`` codes); when ``write`` is
     true also ``out[r] = sparsemax(z[r])``, fused with the row's own pass so the row is
@@ -60,8 +55,8 @@ def sparsemax_rows(z, out, shift, thresh, support, status, write, nchunks, metho
                 apply_row(row, M, t, out[r])
 
 
-@jit(parallel=True)
-def apply_rows(z, shift, thresh, out, nchunks):
+@driver
+def apply_rows(nchunks, z, shift, thresh, out):
     """``out[r] = max((z[r] - shift[r]) - thresh[r], 0)`` for every row."""
     rows = z.shape[0]
     nchunks = min(nchunks, rows)
@@ -75,8 +70,8 @@ def apply_rows(z, shift, thresh, out, nchunks):
 # into ``out=`` only after the status check), so a bad row may be left half-written.
 
 
-@jit(parallel=True)
-def jvp_rows(p, v, out, status, nchunks):
+@driver
+def jvp_rows(nchunks, p, v, out, status):
     """``out[r] = J(p[r]) v[r]`` for every row; ``status[r]`` as in ``kernels.common``."""
     rows = p.shape[0]
     nchunks = min(nchunks, rows)
@@ -85,8 +80,8 @@ def jvp_rows(p, v, out, status, nchunks):
             status[r] = jvp_row(p[r], v[r], out[r])
 
 
-@jit(parallel=True)
-def jacobian_rows(p, out, status, nchunks):
+@driver
+def jacobian_rows(nchunks, p, out, status):
     """``out[r] = J(p[r])``, the dense (n, n) Jacobian of sparsemax at a point whose
     output is ``p[r]``."""
     rows = p.shape[0]
@@ -96,8 +91,8 @@ def jacobian_rows(p, out, status, nchunks):
             status[r] = jacobian_row(p[r], out[r])
 
 
-@jit(parallel=True)
-def sparsemax_loss_label_rows(z, labels, loss, grad, status, write_grad, nchunks, method):
+@driver
+def sparsemax_loss_label_rows(nchunks, z, labels, loss, grad, status, write_grad, method):
     """Sparsemax loss of every row for the gold class ``labels[r]``, fused with the forward
     pass; the gradient p - e_label goes to ``grad[r]`` when ``write_grad``."""
     rows, n = z.shape
@@ -123,8 +118,8 @@ def sparsemax_loss_label_rows(z, labels, loss, grad, status, write_grad, nchunks
                 loss[r] = sparsemax_loss_label_row(row, M, t, lab, tmp)
 
 
-@jit(parallel=True)
-def sparsemax_loss_dist_rows(z, q, qtol, loss, grad, status, write_grad, nchunks, method):
+@driver
+def sparsemax_loss_dist_rows(nchunks, z, q, qtol, loss, grad, status, write_grad, method):
     """Sparsemax loss of every row for the target distribution ``q[r]`` (checked: entries
     finite and >= 0, sum within ``qtol`` of 1), fused with the forward pass; the gradient
     p - q goes to ``grad[r]`` when ``write_grad``."""
@@ -152,8 +147,8 @@ def sparsemax_loss_dist_rows(z, q, qtol, loss, grad, status, write_grad, nchunks
             loss[r] = L
 
 
-@jit(parallel=True)
-def softmax_rows(z, out, status, nchunks):
+@driver
+def softmax_rows(nchunks, z, out, status):
     """``out[r] = softmax(z[r])``, computed as exp(z - max) / sum."""
     rows = z.shape[0]
     nchunks = min(nchunks, rows)
@@ -165,8 +160,8 @@ def softmax_rows(z, out, status, nchunks):
                 divide_row(out[r], exp_shifted_row(z[r], M, 1.0, out[r]))
 
 
-@jit(parallel=True)
-def softmax_loss_label_rows(z, labels, loss, grad, status, write_grad, nchunks):
+@driver
+def softmax_loss_label_rows(nchunks, z, labels, loss, grad, status, write_grad):
     """Negative log-likelihood log(sum exp(z - max)) - (z[label] - max) of every row; the
     gradient softmax - e_label goes to ``grad[r]`` when ``write_grad``."""
     rows, n = z.shape
@@ -192,8 +187,8 @@ def softmax_loss_label_rows(z, labels, loss, grad, status, write_grad, nchunks):
             loss[r] = np.log(s) - (np.float64(row[lab]) - M)
 
 
-@jit(parallel=True)
-def softmax_loss_dist_rows(z, q, qtol, loss, grad, status, write_grad, nchunks):
+@driver
+def softmax_loss_dist_rows(nchunks, z, q, qtol, loss, grad, status, write_grad):
     """KL(q[r] || softmax(z[r])) of every row (q checked as in the sparsemax loss); the
     gradient softmax - q goes to ``grad[r]`` when ``write_grad``."""
     rows, n = z.shape
@@ -221,8 +216,8 @@ def softmax_loss_dist_rows(z, q, qtol, loss, grad, status, write_grad, nchunks):
             loss[r] = L
 
 
-@jit(parallel=True)
-def softmax_sigmoid_rows(z, g, out, status, gamma, beta, alpha, relu, vjp, nchunks):
+@driver
+def softmax_sigmoid_rows(nchunks, z, g, out, status, gamma, beta, alpha, relu, vjp):
     """Seed 001's activation a = sigmoid(beta (softmax(gamma z) - alpha)), then relu(a) if
     ``relu`` (the identity on (0, 1), applied as written). With ``vjp`` false, ``out[r]``
     is the activation; with ``vjp`` true, ``out[r] = J^T g[r]`` with the full Jacobian
@@ -258,8 +253,8 @@ def softmax_sigmoid_rows(z, g, out, status, gamma, beta, alpha, relu, vjp, nchun
                 o[i] = gamma * a1[i] * (u[i] - dot)
 
 
-@jit(parallel=True)
-def softmax_sigmoid_jacobian_rows(z, out, status, gamma, beta, alpha, nchunks):
+@driver
+def softmax_sigmoid_jacobian_rows(nchunks, z, out, status, gamma, beta, alpha):
     """``out[r]``: the dense (n, n) Jacobian of ``softmax_sigmoid`` at ``z[r]``,
     J[i, j] = beta a_i (1 - a_i) gamma (delta_ij a1_i - a1_i a1_j)."""
     rows, n = z.shape

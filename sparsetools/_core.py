@@ -4,7 +4,6 @@ import numpy as np
 
 from . import _batched
 from ._contract import Rows
-from ._jit import specialize
 from ._registry import method_code
 
 
@@ -20,8 +19,7 @@ def _run_rows(rows, method, out2d=None):
     write = out2d is not None
     if out2d is None:
         out2d = np.empty((0, 0), z2d.dtype)  # same Numba type, never touched
-    args = (z2d, out2d, shift, thresh, support, status, write, _batched.chunks_for(R))
-    specialize(_batched.sparsemax_rows, args, code)(*args, code)
+    _batched.sparsemax_rows(z2d, out2d, shift, thresh, support, status, write, literal=code)
     return shift, thresh, support, status
 
 
@@ -85,7 +83,7 @@ def sparsemax(z, axis=-1, *, method="auto", out=None):
     # out is a (rows, n) view: find every threshold first, check, then write
     shift, thresh, _, status = _run_rows(rows, method)
     rows.raise_for_status(status)
-    _batched.apply_rows(rows.z2d, shift, thresh, out2d, _batched.chunks_for(len(shift)))
+    _batched.apply_rows(rows.z2d, shift, thresh, out2d)
     return out
 
 

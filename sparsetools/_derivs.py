@@ -51,7 +51,7 @@ def sparsemax_jacobian(z, axis=-1, *, method="auto"):
     rows.raise_for_status(status)
     R, n = p2d.shape
     J = np.empty((R, n, n), p2d.dtype)
-    _batched.jacobian_rows(p2d, J, status, _batched.chunks_for(R))
+    _batched.jacobian_rows(p2d, J, status)
     J = J.reshape(rows.batch_shape + (n, n))
     return J if J.dtype == rows.dtype else J.astype(rows.dtype)
 
@@ -62,7 +62,7 @@ def _product(p, v, axis, out, vname):
         prow.check_out(out)
     res = np.empty_like(prow.z2d)
     status = np.empty(res.shape[0], np.int8)
-    _batched.jvp_rows(prow.z2d, vrow.z2d, res, status, _batched.chunks_for(res.shape[0]))
+    _batched.jvp_rows(prow.z2d, vrow.z2d, res, status)
     prow.raise_for_status(status, other=vname)
     return prow.deliver(res, out)
 

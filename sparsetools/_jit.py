@@ -9,28 +9,50 @@ contraction and reassociation may be asked for, function by function.
 
 Compilation is lazy: nothing is compiled at import; a (driver, method, dtype) triple is
 compiled, or loaded from the on-disk cache, the first time it is called.
+
+Where Numba finds nowhere to write its cache (a read-only install with a read-only home and
+no ``NUMBA_CACHE_DIR``), the kernels are compiled without one (``CACHE`` is then False):
+everything works, and each new process compiles what it calls. With ``NUMBA_DISABLE_JIT=1``
+every kernel runs as plain Python (slowly, for debugging), with the same results.
 """
 
 import threading
+import types as pytypes
 
 import numba
 import numpy as np
-from numba.core import types
+from numba.core import config, types
 
-_OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
+from . import _parallel
+
+_OPTIONS = dict(nogil=True, error_model="numpy")
+#: Whether ``DISABLE_JIT`` is set: kernels then run as Python functions.
+DISABLE_JIT = bool(config.DISABLE_JIT)
 
 
-def jit(fn=None, *, parallel=False, contract=False, reassoc=False, inline=False):
-    """``numba.njit`` with the project's options; ``parallel=True`` for prange drivers.
+def _cache_works():
+    """Whether Numba can cache a function of this package (it raises RuntimeError "no
+    locator available" where neither the package folder nor the user's cache folder can
+    be written)."""
+    if DISABLE_JIT:
+        return False
 
-    Two fast-math flags may be asked for, function by function, because neither assumes
-    anything about NaN or inf: ``contract=True`` lets LLVM fuse a multiply and an add into
-    one FMA (which rounds once instead of twice), ``reassoc=True`` lets it reorder
-    additions, so that a sum vectorises (only for pure sums: it could also fold
-    ``x * 1e300 * 1e300`` into ``x * inf``). ``inline=True`` inlines the function into its callers in Numba's IR, so that
-    a small elementary function does not stop the caller's loop from vectorising.
-    """
-    options = dict(_OPTIONS, parallel=parallel)
+    def probe():  # pragma: no cover - never called, only decorated
+        return 0
+
+    try:
+        numba.njit(cache=True)(probe)
+    except RuntimeError:
+        return False
+    return True
+
+
+#: Whether compiled kernels are cached on disk.
+CACHE = _cache_works()
+
+
+def _options(parallel=False, contract=False, reassoc=False, inline=False):
+    options = dict(_OPTIONS, cache=CACHE, parallel=parallel)
     flags = {"contract"} if contract else set()
     if reassoc:
         flags.add("reassoc")
@@ -38,9 +60,98 @@ def jit(fn=None, *, parallel=False, contract=False, reassoc=False, inline=False)
         options["fastmath"] = flags
     if inline:
         options["inline"] = "always"
+    return options
+
+
+def jit(fn=None, *, contract=False, reassoc=False, inline=False):
+    """``numba.njit`` with the project's options, for row kernels and their helpers.
+
+    Two fast-math flags may be asked for, function by function, because neither assumes
+    anything about NaN or inf: ``contract=True`` lets LLVM fuse a multiply and an add into
+    one FMA (which rounds once instead of twice), ``reassoc=True`` lets it reorder
+    additions, so that a sum vectorises (only for pure sums: it could also fold
+    ``x * 1e300 * 1e300`` into ``x * inf``). ``inline=True`` inlines the function into its
+    callers in Numba's IR, so that a small elementary function does not stop the caller's
+    loop from vectorising.
+    """
+    options = _options(contract=contract, reassoc=reassoc, inline=inline)
     if fn is None:
         return lambda f: numba.njit(**options)(f)
     return numba.njit(**options)(fn)
+
+
+def intrinsic(python_impl):
+    """``numba.extending.intrinsic`` that also runs without the JIT: the decorated
+    intrinsic is used in compiled code, ``python_impl`` where ``NUMBA_DISABLE_JIT`` is set."""
+
+    def wrap(fn):
+        if DISABLE_JIT:
+            return python_impl
+        from numba.extending import intrinsic as _intrinsic
+
+        return _intrinsic(fn)
+
+    return wrap
+
+
+class Driver:
+    """A ``prange`` driver over the rows of a (rows, n) array, compiled both ways.
+
+    ``parallel`` runs its ``prange`` loop on Numba's threads, ``serial`` runs it as a
+    ``range`` on the calling thread; a call picks one (``_parallel.claim``: serial in a
+    forked child of a GNU OpenMP process, with one thread, or while another workqueue
+    region runs). The driver's Python function takes ``nchunks`` first: the rows are split
+    into that many contiguous chunks (four per thread, at most one per row; one when
+    serial), each allocating its scratch once. Call it without ``nchunks``:
+    ``driver(z, out, ...)``, the rows being ``z.shape[0]``; ``literal=`` passes a last
+    argument as a compile-time literal (see :meth:`__call__`).
+
+    The serial twin is a copy of the function under another qualified name, so that the
+    two have their own entries in Numba's disk cache (its index keys by name and
+    signature, not by the ``parallel`` option).
+    """
+
+    def __init__(self, fn):
+        self.__name__ = fn.__name__
+        self.__qualname__ = fn.__qualname__
+        self.__doc__ = fn.__doc__
+        self.__wrapped__ = fn
+        twin = pytypes.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial",
+                                    fn.__defaults__, fn.__closure__)
+        twin.__qualname__ = fn.__qualname__ + "_serial"
+        twin.__module__ = fn.__module__
+        twin.__doc__ = fn.__doc__
+        self.parallel = numba.njit(**_options(parallel=True))(fn)
+        self.serial = numba.njit(**_options(parallel=False))(twin)
+
+    def __call__(self, *args, literal=None, mode=None):
+        """Run the driver on ``args`` (``nchunks`` is added in front).
+
+        ``literal``: an int passed as the driver's last argument as a compile-time literal,
+        the registry position of the method whose row kernel the driver inlines; only the
+        called (driver, method, dtype) is compiled. ``mode``: ``"serial"`` or
+        ``"parallel"`` to force one (tests); by default ``_parallel.claim`` decides."""
+        threads, lock = _parallel.claim()
+        if mode is not None:
+            threads = max(threads, 2) if mode == "parallel" else 0
+        try:
+            rows = args[0].shape[0]
+            if threads:
+                dispatcher, nchunks = self.parallel, max(1, min(rows, 4 * threads))
+            else:
+                dispatcher, nchunks = self.serial, 1
+            full = (nchunks,) + args
+            if literal is None:
+                return dispatcher(*full)
+            return specialize(dispatcher, full, literal)(*full, literal)
+        finally:
+            if lock is not None:
+                lock.release()
+
+
+def driver(fn):
+    """Decorator: ``fn`` as a :class:`Driver` (parallel and serial)."""
+    return Driver(fn)
 
 
 _specialized = {}
@@ -57,7 +168,10 @@ def specialize(dispatcher, args, literal):
     2 us per call. The compiled entry points are kept under a cheap key of the arguments'
     types (:func:`_type_key`); the signature they are compiled for is built from the
     arrays' own Numba types, so an entry point receives exactly the types it was compiled for.
+    Without the JIT, the Python function itself.
     """
+    if DISABLE_JIT:
+        return dispatcher
     key = (dispatcher, literal) + tuple(_type_key(a) for a in args)
     entry = _specialized.get(key)
     if entry is None:

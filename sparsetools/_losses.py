@@ -9,7 +9,6 @@ import numpy as np
 
 from . import _batched
 from ._contract import Rows, Target
-from ._jit import specialize
 from ._registry import method_code
 
 
@@ -24,19 +23,18 @@ def _run(kind, z, target, axis, method, write_grad, out=None):
     loss = np.empty(R, np.float64)
     grad = np.empty_like(z2d) if write_grad else np.empty((0, 0), z2d.dtype)
     status = np.empty(R, np.int8)
-    chunks = _batched.chunks_for(R)
     if kind == "sparsemax":
         code = method_code(method, rows.n)
         if tgt.labels is not None:
-            args = (z2d, tgt.labels, loss, grad, status, write_grad, chunks)
-            specialize(_batched.sparsemax_loss_label_rows, args, code)(*args, code)
+            _batched.sparsemax_loss_label_rows(z2d, tgt.labels, loss, grad, status, write_grad,
+                                               literal=code)
         else:
-            args = (z2d, tgt.q2d, tgt.tol, loss, grad, status, write_grad, chunks)
-            specialize(_batched.sparsemax_loss_dist_rows, args, code)(*args, code)
+            _batched.sparsemax_loss_dist_rows(z2d, tgt.q2d, tgt.tol, loss, grad, status, write_grad,
+                                              literal=code)
     elif tgt.labels is not None:
-        _batched.softmax_loss_label_rows(z2d, tgt.labels, loss, grad, status, write_grad, chunks)
+        _batched.softmax_loss_label_rows(z2d, tgt.labels, loss, grad, status, write_grad)
     else:
-        _batched.softmax_loss_dist_rows(z2d, tgt.q2d, tgt.tol, loss, grad, status, write_grad, chunks)
+        _batched.softmax_loss_dist_rows(z2d, tgt.q2d, tgt.tol, loss, grad, status, write_grad)
     rows.raise_for_status(status, target=tgt)
     loss = rows.batch(loss, rows.dtype)
     if not write_grad:
@@ -52,8 +50,10 @@ _TARGET_DOC = """
     target : array_like
         Either integer class labels, of z's shape without ``axis`` (one gold class per
         row, in [0, n)), or a target distribution q of z's shape whose rows are >= 0 and
-        sum to 1 (the multi-label case: q = y / y.sum() for a 0/1 label vector y). The
-        sum is checked to within 2 (sqrt(n) + 2) eps of q's dtype.
+        sum to 1 (the multi-label case: q = y / y.sum() for a 0/1 label vector y). Each
+        row's sum is computed accurately and must be 1 to within the rounding of a
+        distribution normalised in q's dtype: every row that ``np.sum`` puts within
+        2 (sqrt(n) + 2) eps of 1 is accepted.
     axis : int
         The axis the rows run along."""
 

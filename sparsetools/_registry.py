@@ -8,6 +8,7 @@ from its position in ``KERNELS``; ``row_tau`` is that selection.
 from numba.core import types
 from numba.extending import overload
 
+from ._jit import CACHE
 from .kernels.auto import MAX_STEPS, tau_auto
 from .kernels.bisect import tau_bisect
 from .kernels.condat import tau_condat
@@ -56,11 +57,12 @@ def row_tau(y, m, tmp, method):
     """``(t, k)`` of the candidates ``y[:m]`` with the kernel at position ``method``;
     ``tmp`` is scratch space of at least ``m`` float64 entries.
 
-    Only callable from jitted code, where ``method`` is a compile-time literal."""
-    raise NotImplementedError("row_tau is only callable from Numba-compiled code")
+    In compiled code ``method`` is a compile-time literal and the call is the kernel's own
+    (the overload below); as Python (``NUMBA_DISABLE_JIT=1``) it looks the kernel up."""
+    return KERNELS[method](y, m, tmp)
 
 
-@overload(row_tau, jit_options=dict(cache=True))
+@overload(row_tau, jit_options=dict(cache=CACHE))
 def _row_tau(y, m, tmp, method):
     if not isinstance(method, types.IntegerLiteral):
         return None  # Numba asks for the non-literal type first; only literals are served

@@ -11,12 +11,19 @@ underflow are 0 or the right subnormal.
 
 import numpy as np
 from numba.core import types
-from numba.extending import intrinsic
 
-from .._jit import jit
+from .._jit import intrinsic, jit
 
 
-@intrinsic
+def _py_f64_bits(x):
+    return np.array(x, np.float64).view(np.int64)[()]
+
+
+def _py_bits_f64(i):
+    return np.array(i, np.int64).view(np.float64)[()]
+
+
+@intrinsic(_py_f64_bits)
 def _f64_bits(typingctx, x):
     """The IEEE bits of a float64 as an int64 (a bitcast, free)."""
     if not isinstance(x, types.Float) or x.bitwidth != 64:
@@ -28,7 +35,7 @@ def _f64_bits(typingctx, x):
     return types.int64(types.float64), codegen
 
 
-@intrinsic
+@intrinsic(_py_bits_f64)
 def _bits_f64(typingctx, i):
     """The float64 whose IEEE bits are the int64 ``i`` (a bitcast, free)."""
     if not isinstance(i, types.Integer) or i.bitwidth != 64:

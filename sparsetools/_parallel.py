@@ -1,0 +1,117 @@
+"""When a driver may enter a parallel region, and when it must run serially.
+
+Numba runs ``prange`` loops on one of three threading layers, and they differ in what they
+survive:
+
+- ``tbb`` (Intel TBB, ``pip install tbb``): safe with several Python threads and across
+  ``fork``;
+- ``omp`` (OpenMP; GNU's libgomp on Linux): safe with several Python threads; but a process
+  that forks after it has started libgomp's threads cannot use them in the child (libgomp's
+  threads are not copied by ``fork``, and Numba stops the child with "Terminating: fork()
+  called from a process already using GNU OpenMP");
+- ``workqueue`` (Numba's own, the fallback when neither is installed): safe across ``fork``,
+  but two parallel regions entered at once from two threads abort the process
+  ("Concurrent access has been detected").
+
+So every driver is compiled twice (``_jit.Driver``): with ``prange`` run in parallel, and
+serially (``prange`` as ``range``), and ``claim`` picks one per call:
+
+- in a process forked from one that had started a layer that is not fork-safe (GNU
+  OpenMP), every call runs serially: in that child and in its own children;
+- with one thread (``NUMBA_NUM_THREADS=1``, or ``numba.set_num_threads(1)`` in the calling
+  thread), serially: it is what one thread would do anyway, without entering a region;
+- under ``workqueue``, one parallel region at a time: a call that finds another one in
+  flight runs serially on its own thread rather than waiting.
+
+The serial and parallel versions give the same bits: each row is computed by the same
+code whichever thread runs it.
+"""
+
+import os
+import threading
+
+import numba
+
+try:  # the layer's own thread count, without get_num_threads' lock (2 us a call)
+    from numba.np.ufunc.parallel import _get_num_threads as _raw_num_threads
+except ImportError:  # pragma: no cover - other Numba versions
+    _raw_num_threads = None
+
+_started = False  # this process has started Numba's threading layer
+_serial_only = False  # forked from a process whose layer does not survive fork
+_workqueue = False
+_region = threading.Lock()  # held while a workqueue parallel region runs
+_init = threading.Lock()
+
+
+def layer():
+    """The name of Numba's threading layer in this process (``"tbb"``, ``"omp"`` or
+    ``"workqueue"``), starting it if it has not started yet."""
+    num_threads()
+    return numba.threading_layer()
+
+
+def num_threads():
+    """Numba's thread count for the calling thread (starts the layer on first use)."""
+    global _started, _workqueue
+    if not _started:
+        with _init:
+            n = numba.get_num_threads()  # starts the layer
+            _workqueue = numba.threading_layer() == "workqueue"
+            _started = True
+        return n
+    if _raw_num_threads is not None:
+        n = _raw_num_threads()
+        if n > 0:
+            return n
+    return numba.get_num_threads()
+
+
+def claim():
+    """``(threads, lock)`` for one driver call: ``threads`` is 0 for a serial call, else
+    the number of threads the parallel one may use; ``lock`` is a lock the caller must
+    release when the call returns, or None."""
+    if _serial_only:
+        return 0, None
+    n = num_threads()
+    if n <= 1:
+        return 0, None
+    if _workqueue:
+        if _region.acquire(blocking=False):
+            return n, _region
+        return 0, None
+    return n, None
+
+
+def serial_only():
+    """True in a process where every call runs serially (forked from a process whose
+    threading layer does not survive fork)."""
+    return _serial_only
+
+
+def _fork_safe(name):
+    if name in ("tbb", "workqueue"):
+        return True
+    try:
+        from numba.np.ufunc import omppool
+    except ImportError:  # pragma: no cover
+        return False
+    return getattr(omppool, "openmp_vendor", "GNU") != "GNU"
+
+
+def _after_fork_in_child():
+    global _serial_only, _region, _init
+    # a lock held by one of the parent's threads would never be released here
+    _region = threading.Lock()
+    _init = threading.Lock()
+    if _serial_only:
+        return
+    try:  # also a layer started by the caller's own Numba code
+        name = numba.threading_layer()
+    except ValueError:  # not started: the child starts its own
+        return
+    _serial_only = not _fork_safe(name)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
