@@ -5,6 +5,8 @@ batch to (rows, n), checks ``out=``, and turns the kernels' per-row status codes
 exceptions that name the first offending row. Kernels know nothing of axes or dtypes.
 """
 
+import math
+
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
@@ -21,14 +23,18 @@ class Rows:
     without ``axis``; ``dtype`` is the dtype results are returned in.
     """
 
-    __slots__ = ("z2d", "shape", "axis", "batch_shape", "dtype", "name")
+    __slots__ = ("z2d", "shape", "axis", "batch_shape", "dtype", "name", "masked")
 
     def __init__(self, z, axis, name="z", dtypes=None):
-        arr = np.asarray(z)
+        arr, mask = as_array(z, name)
         compute, self.dtype = _dtypes(arr.dtype, name) if dtypes is None else dtypes
         self.name = name
         self.shape = arr.shape
         self.axis, n, self.batch_shape = rows_shape(arr.shape, axis, name)
+        self.masked = mask is not None
+        if self.masked:  # a masked score is -inf: probability 0, outside the support
+            arr = arr.astype(compute)
+            arr[mask] = -np.inf
         moved = np.moveaxis(arr, self.axis, -1)
         self.z2d = np.ascontiguousarray(moved, dtype=compute).reshape(-1, n)
 
@@ -75,8 +81,9 @@ class Rows:
                 raise ValueError(f"{name} contains +inf in {where}; it must be a sparsemax output")
             raise ValueError(f"{name} contains +inf in {where}; only -inf (a mask) is allowed")
         if code == common.ALL_NEGINF:
+            what = "-inf or masked" if self.masked else "-inf"
             raise ValueError(
-                f"{name} has no finite entry in {where}: every entry is -inf, so the "
+                f"{name} has no finite entry in {where}: every entry is {what}, so the "
                 f"row has no probability to give"
             )
         if code == common.OTHER_NAN:
@@ -94,7 +101,7 @@ class Rows:
                 f"target has a negative entry in {where}; a target distribution must be >= 0"
             )
         if code == common.TARGET_SUM:
-            total = float(np.sum(target.q2d[r], dtype=np.float64))
+            total = math.fsum(target.q2d[r].tolist())  # exact, then rounded once
             raise ValueError(
                 f"target sums to {total!r} in {where}, not 1 (tolerance {target.tol:.3g}); "
                 f"a target distribution must sum to 1 along axis {self.axis}: normalise it, "
@@ -145,7 +152,8 @@ def pair(a, b, axis, names):
     """Two inputs of the same shape (``p`` and ``v``, ``z`` and ``g``) as ``Rows`` in one
     compute dtype: the promotion of their own compute dtypes; results are returned in the
     promotion of their result dtypes."""
-    a, b = np.asarray(a), np.asarray(b)
+    masked_a = a
+    (a, mask), b = as_array(a, names[0]), as_array(b, names[1])[0]
     ca, ra = _dtypes(a.dtype, names[0])
     cb, rb = _dtypes(b.dtype, names[1])
     if a.shape != b.shape:
@@ -153,7 +161,8 @@ def pair(a, b, axis, names):
             f"{names[1]} has shape {b.shape}; it must have the shape of {names[0]}, {a.shape}"
         )
     dtypes = (np.promote_types(ca, cb), np.promote_types(ra, rb))
-    return Rows(a, axis, names[0], dtypes), Rows(b, axis, names[1], dtypes)
+    first = Rows(a if mask is None else masked_a, axis, names[0], dtypes)
+    return first, Rows(b, axis, names[1], dtypes)
 
 
 class Target:
@@ -161,15 +170,15 @@ class Target:
 
     Integer labels have the shape of z without ``axis``: ``labels`` is then an int64
     (rows,) array. A target distribution has the shape of z: ``q2d`` is then its
-    (rows, n) rows in float64 or float32, and ``tol`` the allowed distance of each row sum
-    from 1, 2 (sqrt(n) + 2) eps of the target's own dtype (float64's for integers and
-    bools), which covers a distribution normalised in that dtype.
+    (rows, n) rows in float64 or float32, and ``tol`` the allowed distance of each row's
+    (accurately computed) sum from 1 (:func:`sum_tolerance`), which covers a distribution
+    normalised in the target's own dtype.
     """
 
     __slots__ = ("original", "labels", "q2d", "tol")
 
     def __init__(self, target, rows):
-        t = np.asarray(target)
+        t = as_array(target, "target")[0]
         self.original = t
         self.labels = self.q2d = None
         self.tol = 0.0
@@ -197,10 +206,37 @@ class Target:
         )
 
 
+def as_array(x, name):
+    """``(array, mask)``: ``x`` as an ndarray, and for the scores ``z`` given as a
+    ``numpy.ma.MaskedArray`` with masked entries, the boolean mask (else None); its masked
+    entries are then read as -inf. Any other input with masked entries is an error: a
+    masked target, label, output ``p`` or vector has no value the functions could use."""
+    if not isinstance(x, np.ma.MaskedArray):
+        return np.asarray(x), None
+    mask = np.ma.getmaskarray(x)
+    data = np.asarray(np.ma.getdata(x))
+    if not mask.any():
+        return data, None
+    if name != "z":
+        raise ValueError(
+            f"{name} is a masked array with {int(mask.sum())} masked entries; only the scores "
+            f"z may be masked (a masked score means -inf): fill {name}'s masked entries "
+            f"(e.g. {name}.filled(0)) or drop them"
+        )
+    return data, mask
+
+
 def rows_shape(shape, axis, name):
     """``(axis, n, batch_shape)`` of rows along ``axis`` of an array of ``shape``; raises
     the contract's errors for an axis out of range (also of a 0-d array) or an empty axis."""
-    axis = normalize_axis_index(axis, len(shape)) if len(shape) else _no_axis(axis, name)
+    try:
+        axis = normalize_axis_index(axis, len(shape)) if len(shape) else _no_axis(axis, name)
+    except OverflowError:  # an int past the C long range is out of range too
+        raise np.exceptions.AxisError(
+            f"axis {axis} is out of bounds for {name}, an array of dimension {len(shape)}"
+        ) from None
+    except TypeError:
+        raise TypeError(f"axis must be an integer, not {type(axis).__name__}") from None
     n = shape[axis]
     if n == 0:
         raise ValueError(
@@ -211,10 +247,20 @@ def rows_shape(shape, axis, name):
 
 
 def sum_tolerance(dtype, n):
-    """How far from 1 a target distribution's row of ``n`` entries may sum: 2 (sqrt(n) + 2)
-    eps of its dtype (float64's for integers and bools)."""
+    """How far from 1 the sum of a target distribution's row of ``n`` entries may be.
+
+    The kernels sum a row accurately (a compensated float64 sum: the exact sum of its
+    entries to about 2 float64 eps), and accept it when that sum is within
+    ``(2 (sqrt(n) + 2) + 13 + log2(n) / 2) eps`` of 1, eps being the target dtype's
+    (float64's for integers and bools). The first part is the rounding a distribution
+    normalised in its own dtype carries (q = y / y.sum(): one rounding per entry and those
+    of the sum); the second bounds the error of NumPy's pairwise ``np.sum`` of n
+    non-negative terms (at most 25 + ceil(log2(n / 128)) roundings deep, eps / 2 each), so
+    every row that ``np.sum`` puts within 2 (sqrt(n) + 2) eps of 1 is accepted, whatever
+    rounding ``np.sum`` itself made.
+    """
     eps = np.finfo(dtype if np.dtype(dtype).kind == "f" else np.float64).eps
-    return float(2.0 * (np.sqrt(n) + 2.0) * eps)
+    return float((2.0 * (np.sqrt(n) + 2.0) + 13.0 + 0.5 * np.log2(max(n, 1))) * eps)
 
 
 def _dtypes(dt, name):

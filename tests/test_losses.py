@@ -227,7 +227,7 @@ TARGET_ERRORS = [
     (lambda q, lab: lab[:3], ValueError, "target has shape (3,)"),
     (lambda q, lab: _with_row(q, 3, [1.5, -0.5, 0.0, 0.0, 0.0]), ValueError,
      "target has a negative entry in row 3"),
-    (lambda q, lab: q * np.where(np.arange(4)[:, None] == 1, 2.0, 1.0), ValueError,
+    (lambda q, lab: _with_row(q, 1, [0.25, 0.25, 0.5, 0.5, 0.5]), ValueError,
      "target sums to 2.0 in row 1 (rows run along axis 1; 1 bad row(s) in all), not 1"),
     (lambda q, lab: np.where((np.arange(4)[:, None] == 2) & (np.arange(5) == 4), np.nan, q), ValueError,
      "target contains NaN in row 2"),

@@ -26,6 +26,8 @@ Contract (SPEC section 6), with the GPU's particulars:
 - Deterministic: no atomics; the same input gives the same bits on every run.
 """
 
+import importlib.util
+
 import numpy as np
 
 from .._contract import Rows, Target, pair, rows_shape, sum_tolerance
@@ -44,25 +46,43 @@ LONG_CHUNK = 8192
 LONG_MAX_ROWS = 1024
 
 
+_SIMULATOR_HINT = ("to run the kernels on the CPU with numba-cuda's simulator (slowly, for "
+                   "testing), set NUMBA_ENABLE_CUDASIM=1 in the environment before Python starts")
+
+
+def _numba_cuda_installed():
+    # numba's own numba.cuda (deprecated, no longer maintained) is not what these kernels
+    # are written for: numba-cuda, the NVIDIA package, provides its own numba.cuda
+    return importlib.util.find_spec("numba_cuda") is not None
+
+
 def is_available():
-    """True when numba-cuda is installed and a GPU (or the CUDA simulator) is usable."""
-    try:
-        from numba import cuda
-    except ImportError:
+    """True when numba-cuda is installed and a GPU (or its CUDA simulator,
+    ``NUMBA_ENABLE_CUDASIM=1``) can run the kernels."""
+    if not _numba_cuda_installed():
         return False
     try:
+        from numba import cuda
+
         return bool(cuda.is_available())
     except Exception:
         return False
 
 
 def _cuda():
-    try:
-        from numba import cuda
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("sparsetools.cuda needs numba-cuda: pip install 'sparsetools[cuda]'") from e
+    if not _numba_cuda_installed():
+        raise ImportError(
+            "sparsetools.cuda needs numba-cuda, which is not installed: "
+            "pip install 'sparsetools[cuda]' (or pip install numba-cuda); then, without a GPU, "
+            + _SIMULATOR_HINT
+        )
+    from numba import cuda
+
     if not cuda.is_available():
-        raise RuntimeError("sparsetools.cuda: no CUDA GPU is available (and the simulator is not enabled)")
+        raise RuntimeError(
+            "sparsetools.cuda: numba-cuda is installed but finds no usable CUDA GPU (no GPU, "
+            "or no CUDA driver; numba.cuda.detect() says more); " + _SIMULATOR_HINT
+        )
     return cuda
 
 
@@ -109,6 +129,7 @@ class _DeviceRows(Rows):
                             f"float32 or float64 (convert it first, or pass a NumPy array)")
         self.name = name
         self.dtype = dt
+        self.masked = False
         self.shape = tuple(darr.shape)
         self.axis, n, self.batch_shape = rows_shape(self.shape, axis, name)
         if not darr.is_c_contiguous():

@@ -50,6 +50,9 @@ from ..kernels.common import (
     TARGET_SUM,
 )
 
+#: Exact powers of two that rescale a sum that would overflow (the JVP's).
+TWO_M64 = 2.0**-64
+TWO_64 = 2.0**64
 #: Newton (Michelot) steps before a row is handed to bisection.
 NEWTON_STEPS = 20
 #: Bisection steps at most (each halves the bracket; float64 needs far fewer than this).
@@ -426,6 +429,13 @@ def _make(T):
         if st != 0:
             return
         mean = S / K
+        if not abs(S) < math.inf:  # finite v whose support sum overflows: sum at 2^-64
+            s = 0.0
+            for j in range(tid, n, T):
+                if f64(p[a, j, b]) > 0.0:
+                    s += f64(v[a, j, b]) * TWO_M64
+            S, _ = bsum(shf, shi, s, 0, tid)
+            mean = (S / K) * TWO_64
         for j in range(tid, n, T):
             out[a, j, b] = f64(v[a, j, b]) - mean if f64(p[a, j, b]) > 0.0 else 0.0
 
@@ -451,6 +461,7 @@ def _make(T):
             qinf = 0
             qneg = 0
             qs = 0.0
+            qc = 0.0  # compensation: Fast2Sum on the larger and smaller of qs and y
             for j in range(tid, n, T):
                 y = f64(q[a, j, b])
                 if y != y:
@@ -459,8 +470,11 @@ def _make(T):
                     qinf += 1
                 elif y < 0.0:
                     qneg += 1
-                qs += y
-            QS, QN = bsum(shf, shi, qs, qnan, tid)
+                hi = max(qs, y)
+                lo = min(qs, y)
+                qs = hi + lo
+                qc += lo - (qs - hi)
+            QS, QN = bsum(shf, shi, qs + qc, qnan, tid)
             QI = bsum_i(shi, qinf, tid)
             QG = bsum_i(shi, qneg, tid)
             if st == 0:
