@@ -11,7 +11,9 @@ result is checked against the NumPy reference before it is timed; every time is 
 of rounds that also time np.copyto of the same array, and is reported as a ratio to it.
 Compile times (first call in a fresh process, empty Numba cache) are measured separately.
 
-Writes into --out: comparison.json (everything), comparison.csv (one line per point and
+Writes into --out (default: figures/comparison/ for the full grid with every method; a
+partial run, a smaller grid or fewer methods, writes into a subfolder named after its grid,
+and never over a full run's results unless --overwrite is given): comparison.json (everything), comparison.csv (one line per point and
 competitor), compile.csv, comparison.md (the tables), and the figures times_float64,
 times_float32, speedups and winner_map. Prints the summary. On the 2-core development
 machine, with both peers installed, the full grid took 19 minutes and --quick (a smaller
@@ -30,6 +32,39 @@ from sparsetools import bench
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "figures" / "comparison"
 OTHERS = ("numpy", "entmax", "optax")
+
+
+def is_complete(grid, methods):
+    """Whether a run covers the full grid with every method: only such a run may replace
+    the results of one that did (the README shows the full grid's)."""
+    full = json.loads(json.dumps(bench.GRIDS["full"]))  # as it reads back from the JSON
+    g = bench.GRIDS[grid] if isinstance(grid, str) else grid
+    return json.loads(json.dumps(g)) == full and set(methods or sparsetools.METHODS) >= set(sparsetools.METHODS)
+
+
+def default_out(complete, grid):
+    """The full grid's results go to figures/comparison/; a partial run's to a folder of
+    its own beneath it (``quick/``, ``tiny/``, ``partial/``), never over the full ones."""
+    if complete:
+        return DEFAULT_OUT
+    return DEFAULT_OUT / (grid if isinstance(grid, str) and grid != "full" else "partial")
+
+
+def check_destination(out, complete, overwrite):
+    """Refuse, before any timing, to write a partial run over a complete one's results."""
+    existing = out / "comparison.json"
+    if overwrite or complete or not existing.exists():
+        return
+    try:
+        old = json.loads(existing.read_text())
+        old_complete = is_complete(old["grid"], old["methods"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise SystemExit(f"{existing} exists and is not a comparison's results; "
+                         f"choose another --out, or pass --overwrite to replace it") from None
+    if old_complete:
+        raise SystemExit(f"{out} holds the full grid's results (every method); this run is partial "
+                         f"(a smaller grid or fewer methods) and would replace them. Choose another "
+                         f"--out, or pass --overwrite to replace them on purpose.")
 
 
 def retime_contested(results, limit=1.10, factor=3):
@@ -150,7 +185,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="the small grid, fewer repeats, no compile times")
     ap.add_argument("--grid", choices=list(bench.GRIDS), help="a grid by name (overrides --quick)")
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    ap.add_argument("--out", type=Path, default=None,
+                    help=f"output folder (default {DEFAULT_OUT} for the full grid with every method, "
+                         f"else a subfolder named after the grid)")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="let a partial run replace the full grid's results in --out")
     ap.add_argument("--methods", nargs="+", choices=list(sparsetools.METHODS), help="only these methods")
     ap.add_argument("--no-peers", action="store_true", help="do not time entmax or optax even if installed")
     ap.add_argument("--compile", dest="compile", action="store_true", default=None,
@@ -162,16 +201,27 @@ def main(argv=None):
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     if args.from_json:
-        results = json.loads(args.from_json.read_text())
+        try:
+            results = json.loads(args.from_json.read_text())
+            complete = is_complete(results["grid"], results["methods"])
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            ap.error(f"--from-json {args.from_json}: not a comparison's results ({type(e).__name__}: {e})")
+        grid = "partial"
     else:
         grid = args.grid or ("quick" if args.quick else "full")
+        complete = is_complete(grid, args.methods)
+    out = args.out if args.out is not None else default_out(complete, grid)
+    if out.exists() and not out.is_dir():
+        ap.error(f"--out {out} is a file; it must be a folder")
+    check_destination(out, complete, args.overwrite)
+    if not args.from_json:
         compile_ = grid == "full" if args.compile is None else args.compile
         print(f"grid {grid!r}: {len(bench.comparison_points(grid))} points", file=sys.stderr)
         results = bench.run_comparison(grid, methods=args.methods, use_peers=not args.no_peers,
                                        compile=compile_, progress=True)
         results = retime_contested(results)
         results["seconds"] = time.perf_counter() - t0
-    written = write_outputs(results, args.out, fmt=args.format, plots=not args.no_plots)
+    written = write_outputs(results, out, fmt=args.format, plots=not args.no_plots)
     recs = results["records"]
     others = [o for o in OTHERS if any(r["competitor"] == o for r in recs)]
     print(f"machine: {results['machine']}")
