@@ -238,6 +238,32 @@ def test_arguments_are_checked():
         sc.sparsemax_loss(z, np.array([0, 1]), method="sort")
 
 
+def test_hostile_arguments_get_clear_errors_before_any_launch(rng):
+    z = rows(rng, (2, 3))
+    d = cuda.to_device(z)
+    close(sc.sparsemax(z, stream=0), sparsetools.sparsemax(z), np.float64)  # Numba's default-stream 0
+    for bad in ("abc", True, 1, object()):
+        with pytest.raises(TypeError, match="stream must be a Numba CUDA stream"):
+            sc.sparsemax(z, stream=bad)
+        with pytest.raises(TypeError, match="stream must be"):
+            sc.sparsemax_loss(z, np.array([0, 1]), stream=bad)
+    with pytest.raises(TypeError, match="labels must be integers"):
+        sc.sparsemax_loss(d, cuda.to_device(np.array([0.0, 2.0])))
+    with pytest.raises(TypeError, match="device labels must be int64, not int32"):
+        sc.sparsemax_loss(d, cuda.to_device(np.array([0, 2], np.int32)))
+    with pytest.raises(ValueError, match="non-contiguous device array of labels"):
+        sc.sparsemax_loss(cuda.to_device(np.zeros((2, 2, 3))), cuda.to_device(np.zeros((2, 4), np.int64))[:, ::2])
+    for f in (lambda o: sc.sparsemax(d, out=o), lambda o: sc.sparsemax_vjp(d, d, out=o),
+              lambda o: sc.sparsemax_loss_grad(d, cuda.to_device(np.array([0, 1])), out=o)):
+        with pytest.raises(ValueError, match=r"it has shape \(3, 2\)"):
+            f(cuda.device_array((3, 2)))
+        with pytest.raises(TypeError, match="out must be a device array for a device input"):
+            f(np.empty((2, 3)))
+    empty = cuda.to_device(np.zeros((0, 8), np.float32))  # no rows, a device out
+    assert sc.sparsemax(empty, out=cuda.device_array_like(empty)).shape == (0, 8)
+    assert sc.sparsemax_vjp(empty, empty, out=cuda.device_array_like(empty)).shape == (0, 8)
+
+
 def test_the_cpu_toolkit_never_imports_numba_cuda():
     code = ("import sys, numpy, sparsetools; sparsetools.sparsemax(numpy.ones(3)); "
             "sparsetools.cuda.is_available; assert 'numba.cuda' not in sys.modules, 'imported'; "

@@ -155,6 +155,31 @@ def _prepare(z, axis, name, stream, cuda):
     return rows, cuda.to_device(rows.z2d.reshape(-1, rows.n, 1), stream=stream), False
 
 
+def _stream(stream, cuda):
+    """The stream to run on: ``None`` or 0 is the default stream, else a Numba stream."""
+    if stream is None or (type(stream) is int and stream == 0):
+        return cuda.default_stream()
+    if not callable(getattr(stream, "synchronize", None)):
+        raise TypeError(
+            f"stream must be a Numba CUDA stream (numba.cuda.stream(), numba.cuda.default_stream(), "
+            f"or numba.cuda.external_stream(ptr) for another library's), 0 or None, not "
+            f"{type(stream).__name__}"
+        )
+    return stream
+
+
+def _check_device_out(rows, out, cuda):
+    """``out=`` for a device input, checked before anything is launched: a C-contiguous
+    device array of the input's shape and dtype."""
+    if not _is_device(out):
+        raise TypeError(f"out must be a device array for a device input, not {type(out).__name__}")
+    dout = _as_device(out, cuda)
+    if tuple(dout.shape) != rows.shape or np.dtype(dout.dtype) != rows.dtype or not dout.is_c_contiguous():
+        raise ValueError(f"out must be a C-contiguous device array of shape {rows.shape} and dtype "
+                         f"{rows.dtype}; it has shape {tuple(dout.shape)} and dtype {np.dtype(dout.dtype)}")
+    return dout
+
+
 def _status_check(rows, status, stream, **kw):
     st = status.copy_to_host(stream=stream)
     stream.synchronize()
@@ -168,13 +193,10 @@ def _deliver(rows, res, on_device, out, stream, cuda):
         res = res.reshape(*rows.shape)
         if out is None:
             return res
-        if not _is_device(out):
-            raise TypeError("out must be a device array for a device input")
-        dout = _as_device(out, cuda)
-        if tuple(dout.shape) != rows.shape or np.dtype(dout.dtype) != rows.dtype or not dout.is_c_contiguous():
-            raise ValueError(f"out must be a C-contiguous device array of shape {rows.shape} and dtype {rows.dtype}")
-        dout.copy_to_device(res, stream=stream)
-        stream.synchronize()
+        dout = _check_device_out(rows, out, cuda)
+        if res.size:  # (the simulator cannot copy an empty array)
+            dout.copy_to_device(res, stream=stream)
+            stream.synchronize()
         return out
     host = res.copy_to_host(stream=stream)
     stream.synchronize()
@@ -189,10 +211,10 @@ def _forward(z, axis, method, out, stream, write):
     from . import _kernels
 
     cuda = _cuda()
-    stream = cuda.default_stream() if stream is None else stream
+    stream = _stream(stream, cuda)
     rows, view, on_device = _prepare(z, axis, "z", stream, cuda)
-    if out is not None and not on_device:
-        rows.check_out(out)
+    if out is not None:
+        _check_device_out(rows, out, cuda) if on_device else rows.check_out(out)
     m = _method(method, rows.n)
     R = _launch_rows(rows)
     T = threads_for(rows.n)
@@ -258,7 +280,7 @@ def sparsemax_jvp(p, v, axis=-1, *, out=None, stream=None):
     from . import _kernels
 
     cuda = _cuda()
-    stream = cuda.default_stream() if stream is None else stream
+    stream = _stream(stream, cuda)
     if _is_device(p) != _is_device(v):
         raise TypeError("p and v must both be device arrays or both host arrays")
     if _is_device(p):
@@ -267,6 +289,8 @@ def sparsemax_jvp(p, v, axis=-1, *, out=None, stream=None):
         if rp.shape != rv.shape or rp.dtype != rv.dtype:
             raise ValueError(f"v has shape {rv.shape} and dtype {rv.dtype}; it must have p's, {rp.shape} "
                              f"and {rp.dtype}")
+        if out is not None:
+            _check_device_out(rp, out, cuda)
         vp, vv, on_device = rp.view, rv.view, True
     else:
         rp, rv = pair(p, v, axis, ("p", "v"))
@@ -294,7 +318,7 @@ def _loss(z, target, axis, method, out, stream, write):
     from . import _kernels
 
     cuda = _cuda()
-    stream = cuda.default_stream() if stream is None else stream
+    stream = _stream(stream, cuda)
     if _method(method, 0) != "bisect":
         raise ValueError("the GPU loss has one kernel, bisect: use method='auto' or 'bisect'")
     rows, view, on_device = _prepare(z, axis, "z", stream, cuda)
@@ -303,10 +327,23 @@ def _loss(z, target, axis, method, out, stream, write):
         if not _is_device(target):
             raise TypeError("target must be a device array when z is one")
         dt = _as_device(target, cuda)
-        if tuple(dt.shape) == rows.batch_shape and np.dtype(dt.dtype).kind in "iu":
-            labels = dt.reshape(R) if np.dtype(dt.dtype) == np.int64 else None
-            if labels is None:
-                raise TypeError("device labels must be int64")
+        if write and out is not None:
+            _check_device_out(rows, out, cuda)
+        if tuple(dt.shape) == rows.batch_shape:
+            kind = np.dtype(dt.dtype)
+            if kind.kind not in "iu":
+                raise TypeError(
+                    f"target has shape {tuple(dt.shape)}, the shape of z without axis {rows.axis}, so it "
+                    f"is read as class labels, but its dtype is {kind}; labels must be integers (a "
+                    f"target distribution has the shape of z, {rows.shape})"
+                )
+            if kind != np.int64:
+                raise TypeError(f"device labels must be int64, not {kind}: convert them on the device, "
+                                f"or pass a NumPy array (any integer dtype)")
+            if not dt.is_c_contiguous():
+                raise ValueError("target is a non-contiguous device array of labels; the GPU functions "
+                                 "read device arrays in place and need them C-contiguous")
+            labels = dt.reshape(R)
             q = cuda.device_array((1, 1, 1), dtype=view.dtype, stream=stream)
             tol = 0.0
         elif tuple(dt.shape) == rows.shape:
