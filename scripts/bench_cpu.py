@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 
+import _cli  # scripts/_cli.py: the shared argument checks
 import sparsetools
 from sparsetools.bench import REGIMES, SHAPES, derivative_cases, machine, make_rows, ratio_to_copy
 
@@ -50,6 +51,7 @@ def main(argv=None):
     ap.add_argument("--no-startup", action="store_true", help="skip the fresh-process timings")
     ap.add_argument("--json", help="also write the results to this JSON file")
     args = ap.parse_args(argv)
+    _cli.out_file(ap, args.json)
     dtype = np.dtype(args.dtype)
     repeat = 3 if args.quick else 9
 

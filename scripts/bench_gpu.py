@@ -21,6 +21,7 @@ import sys
 
 import numpy as np
 
+import _cli  # scripts/_cli.py: the shared argument checks
 import sparsetools
 from sparsetools import cuda as sc
 
@@ -145,13 +146,15 @@ def table(records):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--shapes", nargs="+", default=list(SHAPES), help="ROWSxN shapes")
+    p.add_argument("--shapes", nargs="+", type=_cli.shape, default=[parse_shape(s) for s in SHAPES],
+                   help="ROWSxN shapes")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    p.add_argument("--repeat", type=int, default=20)
-    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--repeat", type=_cli.positive_int, default=20)
+    p.add_argument("--warmup", type=_cli.nonneg_int, default=3)
     p.add_argument("--no-torch", action="store_true", help="leave out the torch.sort version")
     p.add_argument("--json", help="write every number to this file")
     args = p.parse_args(argv)
+    _cli.out_file(p, args.json)
     from numba import cuda
 
     if not sc.is_available():
@@ -162,10 +165,9 @@ def main(argv=None):
             else str(getattr(dev, "name", "?")), "python": platform.python_version(),
             "numpy": np.__version__, "torch": None if tops is None else tops[0].__version__}
     records = []
-    for s in args.shapes:
-        R, n = parse_shape(s)
+    for R, n in args.shapes:
         records.append(bench_shape(R, n, np.dtype(args.dtype).type, args.repeat, args.warmup, tops, cuda))
-        print(f"{s}: done", file=sys.stderr)
+        print(f"{R}x{n}: done", file=sys.stderr)
     print(f"device: {info['device']}; torch: {info['torch'] or 'not timed'}; medians of {args.repeat} "
           f"after {args.warmup} warm-up calls")
     print(table(records))

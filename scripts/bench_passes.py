@@ -15,6 +15,7 @@ import time
 import numba
 import numpy as np
 
+import _cli  # scripts/_cli.py: the shared argument checks
 from sparsetools._jit import specialize
 from sparsetools._registry import METHODS, row_tau
 from sparsetools.bench import REGIMES, SHAPES, make_rows
@@ -56,16 +57,11 @@ def _best(f, repeat):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeat", type=int, default=7, help="timings per stage (the minimum is kept)")
-    ap.add_argument("--shape", action="append", metavar="ROWSxN",
+    ap.add_argument("--repeat", type=_cli.positive_int, default=7, help="timings per stage (the minimum is kept)")
+    ap.add_argument("--shape", action="append", metavar="ROWSxN", type=_cli.shape,
                     help="a shape to time instead of the benchmark's (repeatable), e.g. 64x128")
     args = ap.parse_args(argv)
-    shapes = SHAPES
-    if args.shape:
-        try:
-            shapes = [tuple(int(v) for v in s.lower().split("x")) for s in args.shape]
-        except ValueError:
-            ap.error(f"--shape takes ROWSxN, like 64x128; got {args.shape}")
+    shapes = args.shape or SHAPES
     print("ns per entry, one thread; each stage is the difference of two cumulative timings\n")
     print("| regime | shape | copy | gather | presolve | " + " | ".join(f"{m} | +write" for m in METHODS) + " |")
     print("|" + "---|" * (5 + 2 * len(METHODS)))

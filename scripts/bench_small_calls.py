@@ -11,15 +11,17 @@ import argparse
 
 import numpy as np
 
+import _cli  # scripts/_cli.py: the shared argument checks
 import sparsetools
 from sparsetools import bench
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--rows", type=int, nargs="+", default=[1, 16, 1024], help="batch sizes (rows of 128)")
-    p.add_argument("--n", type=int, default=128, help="row length")
-    p.add_argument("--repeat", type=int, default=9, help="rounds per batch size")
+    p.add_argument("--rows", type=_cli.positive_int, nargs="+", default=[1, 16, 1024],
+                   help="batch sizes (rows of 128)")
+    p.add_argument("--n", type=_cli.positive_int, default=128, help="row length")
+    p.add_argument("--repeat", type=_cli.positive_int, default=9, help="rounds per batch size")
     args = p.parse_args(argv)
     rng = np.random.default_rng(0)
     print(f"| rows of {args.n} | auto (us) | auto / copy | NumPy / copy | copy (us) |")

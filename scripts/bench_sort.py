@@ -12,6 +12,7 @@ import time
 import numba
 import numpy as np
 
+import _cli  # scripts/_cli.py: the shared argument checks
 from sparsetools.kernels.sort import _radix_sort_decreasing
 
 
@@ -37,8 +38,8 @@ def _copy(rows, work):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[30, 100, 300, 1000, 16384, 500_000])
-    ap.add_argument("--entries", type=int, default=4_000_000, help="entries sorted per size")
+    ap.add_argument("--sizes", type=_cli.positive_int, nargs="+", default=[30, 100, 300, 1000, 16384, 500_000])
+    ap.add_argument("--entries", type=_cli.positive_int, default=4_000_000, help="entries sorted per size")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
     print("| m | quicksort (ns/entry) | radix (ns/entry) |\n|---|---|---|")

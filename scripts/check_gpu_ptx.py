@@ -20,15 +20,24 @@ import sys
 import types as pytypes
 
 
+def compute_capability(text):
+    """An argparse type: ``MAJOR.MINOR`` as a pair of ints."""
+    parts = text.split(".")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not MAJOR.MINOR (for example 9.0)")
+    return int(parts[0]), int(parts[1])
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--cc", default="9.0", help="compute capability (default 9.0, Hopper)")
+    p.add_argument("--cc", default="9.0", type=compute_capability,
+                   help="compute capability MAJOR.MINOR (default 9.0, Hopper)")
     p.add_argument("--probe", action="store_true",
                    help="only check that the compiler libraries are there (exit 0) or not (exit 3)")
     args = p.parse_args(argv)
     if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
         sys.exit("NUMBA_ENABLE_CUDASIM=1: the simulator compiles nothing; unset it")
-    cc = tuple(int(x) for x in args.cc.split("."))
+    cc = args.cc
     from numba import cuda, types
 
     import numba.cuda.dispatcher as dispatcher

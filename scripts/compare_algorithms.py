@@ -35,11 +35,30 @@ OTHERS = ("numpy", "entmax", "optax")
 
 
 def is_complete(grid, methods):
-    """Whether a run covers the full grid with every method: only such a run may replace
-    the results of one that did (the README shows the full grid's)."""
+    """Whether a run covers the full grid with every method (its default output folder is
+    then the README's, figures/comparison/)."""
     full = json.loads(json.dumps(bench.GRIDS["full"]))  # as it reads back from the JSON
     g = bench.GRIDS[grid] if isinstance(grid, str) else grid
     return json.loads(json.dumps(g)) == full and set(methods or sparsetools.METHODS) >= set(sparsetools.METHODS)
+
+
+def coverage(results):
+    """What a run's results hold: the full grid or not, its methods, its peers, compile
+    times or not."""
+    return dict(full=is_complete(results["grid"], results["methods"]), methods=set(results["methods"]),
+                peers=set(results["peers"]), compile=bool(results["compile"]))
+
+
+def missing(new, old):
+    """What ``new`` lacks of what ``old`` holds (empty when it may replace it)."""
+    gaps = []
+    if old["full"] and not new["full"]:
+        gaps.append("the full grid")
+    gaps += [f"method {m}" for m in sorted(old["methods"] - new["methods"])]
+    gaps += [f"peer {p}" for p in sorted(old["peers"] - new["peers"])]
+    if old["compile"] and not new["compile"]:
+        gaps.append("compile times")
+    return gaps
 
 
 def default_out(complete, grid):
@@ -50,21 +69,37 @@ def default_out(complete, grid):
     return DEFAULT_OUT / (grid if isinstance(grid, str) and grid != "full" else "partial")
 
 
-def check_destination(out, complete, overwrite):
-    """Refuse, before any timing, to write a partial run over a complete one's results."""
+def check_destination(out, new, overwrite):
+    """Refuse, before any timing, to write results over a full grid's that they do not
+    cover (fewer points, methods or peers, or no compile times); ``new`` is the run's
+    ``coverage``."""
     existing = out / "comparison.json"
-    if overwrite or complete or not existing.exists():
+    if overwrite or not existing.exists():
         return
     try:
-        old = json.loads(existing.read_text())
-        old_complete = is_complete(old["grid"], old["methods"])
+        old = coverage(json.loads(existing.read_text()))
     except (OSError, ValueError, KeyError, TypeError):
         raise SystemExit(f"{existing} exists and is not a comparison's results; "
                          f"choose another --out, or pass --overwrite to replace it") from None
-    if old_complete:
-        raise SystemExit(f"{out} holds the full grid's results (every method); this run is partial "
-                         f"(a smaller grid or fewer methods) and would replace them. Choose another "
-                         f"--out, or pass --overwrite to replace them on purpose.")
+    gaps = missing(new, old) if old["full"] else []
+    if gaps:
+        raise SystemExit(f"{out} holds the full grid's results, and this run would replace them without "
+                         f"{', '.join(gaps)}. Choose another --out, or pass --overwrite to replace them "
+                         f"on purpose.")
+
+
+def read_results(path):
+    """A comparison's results from its JSON, checked enough to redo its tables."""
+    results = json.loads(path.read_text())
+    if not isinstance(results, dict):
+        raise ValueError("not an object")
+    for key, kind in (("records", list), ("grid", dict), ("methods", list), ("peers", dict), ("compile", list),
+                      ("machine", str)):
+        if not isinstance(results.get(key), kind):
+            raise ValueError(f"no {kind.__name__} {key!r}")
+    if not results["records"]:
+        raise ValueError("no records")
+    return results
 
 
 def retime_contested(results, limit=1.10, factor=3):
@@ -201,21 +236,30 @@ def main(argv=None):
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     if args.from_json:
+        if args.quick or args.grid or args.methods or args.compile is not None or args.no_peers:
+            ap.error("--from-json redoes an earlier run's tables and figures: it takes no --quick, --grid, "
+                     "--methods, --[no-]compile or --no-peers")
         try:
-            results = json.loads(args.from_json.read_text())
-            complete = is_complete(results["grid"], results["methods"])
+            results = read_results(args.from_json)
+            new = coverage(results)
         except (OSError, ValueError, KeyError, TypeError) as e:
             ap.error(f"--from-json {args.from_json}: not a comparison's results ({type(e).__name__}: {e})")
         grid = "partial"
     else:
         grid = args.grid or ("quick" if args.quick else "full")
-        complete = is_complete(grid, args.methods)
-    out = args.out if args.out is not None else default_out(complete, grid)
+        compile_ = grid == "full" if args.compile is None else args.compile
+        peers = [] if args.no_peers else bench.peer_versions()
+        new = dict(full=is_complete(grid, args.methods), methods=set(args.methods or sparsetools.METHODS),
+                   peers=set(peers), compile=compile_)
+    out = args.out if args.out is not None else default_out(new["full"], grid)
     if out.exists() and not out.is_dir():
         ap.error(f"--out {out} is a file; it must be a folder")
-    check_destination(out, complete, args.overwrite)
+    check_destination(out, new, args.overwrite)
+    try:  # now, not after the timing: a folder that cannot be made fails at once
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        ap.error(f"--out {out}: {e.strerror or e}")
     if not args.from_json:
-        compile_ = grid == "full" if args.compile is None else args.compile
         print(f"grid {grid!r}: {len(bench.comparison_points(grid))} points", file=sys.stderr)
         results = bench.run_comparison(grid, methods=args.methods, use_peers=not args.no_peers,
                                        compile=compile_, progress=True)

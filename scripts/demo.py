@@ -35,7 +35,10 @@ def main(argv=None):
     ap.add_argument("scores", nargs="*", type=float, help="scores to project (default: the seed example)")
     args = ap.parse_args(argv)
     z = np.array(args.scores) if args.scores else seed_example()
-    print(report(z))
+    try:
+        print(report(z))
+    except ValueError as e:  # the library's own message, without a traceback
+        ap.error(str(e))
 
 
 if __name__ == "__main__":

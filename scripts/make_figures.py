@@ -10,6 +10,7 @@ import argparse
 import time
 from pathlib import Path
 
+import _cli  # scripts/_cli.py: the shared argument checks
 from sparsetools.plotting import FIGURES, save_figure
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "figures"
@@ -18,14 +19,15 @@ DEFAULT_OUT = Path(__file__).resolve().parent.parent / "figures"
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--format", default="png", choices=["png", "pdf", "svg"], help="file format (default png)")
-    ap.add_argument("--dpi", type=int, default=200, help="resolution of PNG files (default 200)")
+    ap.add_argument("--dpi", type=int, default=200,
+                    help="resolution of PNG files (default 200; PDF and SVG are vector files)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     ap.add_argument("--only", action="append", choices=list(FIGURES), metavar="NAME",
                     help="write only this figure (repeatable); one of " + ", ".join(FIGURES))
     args = ap.parse_args(argv)
     if args.dpi <= 0:
         ap.error(f"--dpi must be positive, got {args.dpi}")
-    args.out.mkdir(parents=True, exist_ok=True)
+    _cli.out_folder(ap, args.out)
     written = []
     for name in args.only or FIGURES:
         path = args.out / f"{name}.{args.format}"

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+import _cli  # scripts/_cli.py: the shared argument checks
 from sparsetools import multilabel
 from sparsetools.bench import Progress
 
@@ -40,22 +41,31 @@ def parse_args(argv):
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     p.add_argument("--quick", action="store_true", help="the small grid (under a minute)")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: figures/)")
-    p.add_argument("--seed", type=int, default=0, help="the seed of every random draw (default 0)")
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: figures/)")
+    p.add_argument("--seed", type=_cli.nonneg_int, default=0,
+                   help="the seed of every random draw (default 0; another seed's files are named *_seedN)")
+    p.add_argument("--workers", type=_cli.positive_int, default=None,
                    help="worker processes (default: one per available core; 1: no workers)")
-    p.add_argument("--format", default="png", choices=("png", "pdf", "svg"), help="figure format")
+    p.add_argument("--format", default=None, choices=("png", "pdf", "svg"), help="figure format (default png)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--arff", nargs=2, metavar=("TRAIN", "TEST"), type=Path,
                    help="run the three losses on a multi-label data set in ARFF format instead")
-    p.add_argument("--labels", type=int, help="with --arff: the number of labels (the last attributes)")
+    p.add_argument("--labels", type=_cli.positive_int,
+                   help="with --arff: the number of labels (the last attributes)")
     args = p.parse_args(argv)
-    if args.arff and args.labels is None:
-        p.error("--arff needs --labels N (the number of label attributes, at the end of the file)")
-    if args.labels is not None and not args.arff:
+    if args.arff:
+        if args.labels is None:
+            p.error("--arff needs --labels N (the number of label attributes, at the end of the file)")
+        if args.quick or args.out is not None or args.format is not None:
+            p.error("--arff prints its table and writes no files: it takes no --quick, --out or --format")
+        for path in args.arff:
+            if not path.is_file():
+                p.error(f"--arff: no file {path}")
+    elif args.labels is not None:
         p.error("--labels goes with --arff")
-    if args.workers is not None and args.workers < 1:
-        p.error("--workers must be at least 1")
+    else:
+        args.out = _cli.out_folder(p, DEFAULT_OUT if args.out is None else args.out)
+        args.format = args.format or "png"
     return args
 
 
@@ -99,6 +109,13 @@ def write_csv(records, path):
             w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in r.items()})
 
 
+def file_stem(quick, seed):
+    """The output files' name: the paper's grid with seed 0 is ``multilabel_simulation``
+    (the README's); --quick adds ``_quick`` and another seed ``_seedN``, so that neither
+    replaces those files."""
+    return "multilabel_simulation" + ("_quick" if quick else "") + (f"_seed{seed}" if seed else "")
+
+
 def run_arff(args):
     t0 = time.perf_counter()
     recs = multilabel.run_datasets(args.arff[0], args.arff[1], args.labels, seed=args.seed)
@@ -127,10 +144,10 @@ def main(argv=None):
     records = multilabel.run_simulation(grid, seed=args.seed, workers=args.workers,
                                         progress=bar.step if bar else None)
     elapsed = time.perf_counter() - t0
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = "multilabel_simulation" + ("_quick" if args.quick else "")
-    write_csv(records, args.out / f"{stem}.csv")
+    stem = file_stem(args.quick, args.seed)
+    # the figure first: if drawing fails, no new CSV is left beside an old figure
     plotting.save(lambda: plotting.plot_multilabel_simulation(records), args.out / f"{stem}.{args.format}")
+    write_csv(records, args.out / f"{stem}.csv")
     print(summary(records))
     print(f"\n{n} points, {grid} grid, seed {args.seed}: {elapsed:.0f} s. "
           f"Wrote {args.out / (stem + '.csv')} and {args.out / (stem + '.' + args.format)}")

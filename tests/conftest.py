@@ -17,10 +17,11 @@ import pytest
 from hypothesis import settings
 
 # --import-mode=importlib does not put tests/ on sys.path; the test modules import the
-# NumPy reference (tests/reference.py) by name.
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
+# NumPy reference (tests/reference.py) by name, and the scripts, loaded from their files,
+# import their shared argument checks (scripts/_cli.py) by name.
+for _dir in (Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent / "scripts"):
+    if str(_dir) not in sys.path:
+        sys.path.insert(0, str(_dir))
 
 import sparsetools  # noqa: E402
 

@@ -348,13 +348,29 @@ def test_the_quick_run_end_to_end(tmp_path, capsys):
     assert "sparsemax has the lower JSD at" in out and "| uniform | 50 | 2000 |" in out
 
 
-def test_the_script_rejects_bad_options(capsys):
+def test_the_script_rejects_bad_options(capsys, tmp_path):
     script = load_script()
     with pytest.raises(SystemExit):
         script.main(["--arff", "a.arff", "b.arff"])
     assert "--labels" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         script.main(["--labels", "3"])
+    f = tmp_path / "a_file"
+    f.write_text("x")
+    train = tmp_path / "t.arff"
+    train.write_text("")
+    for argv, msg in ((["--seed", "-1"], "--seed: must be 0 or more"), (["--workers", "0"], "--workers"),
+                      (["--out", str(f)], "is a file"), (["--out", str(f / "sub")], "--out"),
+                      (["--arff", str(train), "nope.arff", "--labels", "2"], "no file nope.arff"),
+                      (["--arff", str(train), str(train), "--labels", "0"], "--labels: must be at least 1"),
+                      (["--arff", str(train), str(train), "--labels", "2", "--quick"], "takes no --quick")):
+        with pytest.raises(SystemExit):
+            script.main(argv)  # at once, before any work
+        assert msg in capsys.readouterr().err, argv
+    # the README's files are the paper's grid with seed 0; other runs have their own names
+    assert script.file_stem(False, 0) == "multilabel_simulation"
+    assert script.file_stem(True, 0) == "multilabel_simulation_quick"
+    assert script.file_stem(False, 3) == "multilabel_simulation_seed3"
 
 
 # --------------------------------------------------------------------------------------
