@@ -124,26 +124,21 @@ class Driver:
         self.parallel = numba.njit(**_options(parallel=True))(fn)
         self.serial = numba.njit(**_options(parallel=False))(twin)
 
-    def __call__(self, *args, literal=None, mode=None):
+    def __call__(self, *args, literal=None):
         """Run the driver on ``args`` (``nchunks`` is added in front).
 
         ``literal``: an int passed as the driver's last argument as a compile-time literal,
         the registry position of the method whose row kernel the driver inlines; only the
-        called (driver, method, dtype) is compiled. ``mode``: ``"serial"`` or
-        ``"parallel"`` to force one (tests); by default ``_parallel.claim`` decides."""
+        called (driver, method, dtype) is compiled."""
         threads, lock = _parallel.claim()
-        if mode is not None:
-            threads = max(threads, 2) if mode == "parallel" else 0
+        if threads:
+            dispatcher, nchunks = self.parallel, max(1, min(args[0].shape[0], 4 * threads))
+        else:
+            dispatcher, nchunks = self.serial, 1
         try:
-            rows = args[0].shape[0]
-            if threads:
-                dispatcher, nchunks = self.parallel, max(1, min(rows, 4 * threads))
-            else:
-                dispatcher, nchunks = self.serial, 1
-            full = (nchunks,) + args
             if literal is None:
-                return dispatcher(*full)
-            return specialize(dispatcher, full, literal)(*full, literal)
+                return dispatcher(nchunks, *args)
+            return specialize(dispatcher, (nchunks,) + args, literal)(nchunks, *args, literal)
         finally:
             if lock is not None:
                 lock.release()

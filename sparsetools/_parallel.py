@@ -32,14 +32,11 @@ import threading
 
 import numba
 
-try:  # the layer's own thread count, without get_num_threads' lock (2 us a call)
-    from numba.np.ufunc.parallel import _get_num_threads as _raw_num_threads
-except ImportError:  # pragma: no cover - other Numba versions
-    _raw_num_threads = None
-
+_raw_num_threads = None  # the layer's own thread count, once started (see num_threads)
 _started = False  # this process has started Numba's threading layer
 _serial_only = False  # forked from a process whose layer does not survive fork
 _workqueue = False
+_plain = False  # started, not serial-only, not workqueue: claim's fast path
 _region = threading.Lock()  # held while a workqueue parallel region runs
 _init = threading.Lock()
 
@@ -53,24 +50,32 @@ def layer():
 
 def num_threads():
     """Numba's thread count for the calling thread (starts the layer on first use)."""
-    global _started, _workqueue
+    global _started, _workqueue, _plain, _raw_num_threads
     if not _started:
         with _init:
             n = numba.get_num_threads()  # starts the layer
             _workqueue = numba.threading_layer() == "workqueue"
+            # numba.get_num_threads takes a lock and checks the layer on every call; once
+            # the layer has started, its own C function answers (a third of the time)
+            from numba.np.ufunc import parallel
+
+            _raw_num_threads = getattr(parallel, "_get_num_threads", None)
+            if not callable(_raw_num_threads):  # pragma: no cover - other Numba versions
+                _raw_num_threads = None
             _started = True
+            _plain = _raw_num_threads is not None and not _workqueue and not _serial_only
         return n
-    if _raw_num_threads is not None:
-        n = _raw_num_threads()
-        if n > 0:
-            return n
-    return numba.get_num_threads()
+    n = _raw_num_threads() if _raw_num_threads is not None else 0
+    return n if n > 0 else numba.get_num_threads()
 
 
 def claim():
     """``(threads, lock)`` for one driver call: ``threads`` is 0 for a serial call, else
     the number of threads the parallel one may use; ``lock`` is a lock the caller must
     release when the call returns, or None."""
+    if _plain:  # the common case, kept short: it runs on every call
+        n = _raw_num_threads()
+        return (n if n > 1 else 0), None
     if _serial_only:
         return 0, None
     n = num_threads()
@@ -100,7 +105,7 @@ def _fork_safe(name):
 
 
 def _after_fork_in_child():
-    global _serial_only, _region, _init
+    global _serial_only, _region, _init, _plain
     # a lock held by one of the parent's threads would never be released here
     _region = threading.Lock()
     _init = threading.Lock()
@@ -111,6 +116,7 @@ def _after_fork_in_child():
     except ValueError:  # not started: the child starts its own
         return
     _serial_only = not _fork_safe(name)
+    _plain = _plain and not _serial_only
 
 
 if hasattr(os, "register_at_fork"):
