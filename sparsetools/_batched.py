@@ -15,6 +15,7 @@ from ._jit import driver
 from ._registry import row_tau
 from .kernels.common import BAD_LABEL, OK, TARGET_SUM, apply_row, gather, presolve
 from .kernels.derivs import (
+    accurate_sum,
     divide_row,
     exp_shifted_row,
     jacobian_row,
@@ -141,7 +142,7 @@ def sparsemax_loss_dist_rows(nchunks, z, q, qtol, loss, grad, status, write_grad
                 L, qsum, st = sparsemax_loss_dist_row(row, M, t, q[r], grad[r])
             else:
                 L, qsum, st = sparsemax_loss_dist_row(row, M, t, q[r], tmp)
-            if st == OK and not abs(qsum - 1.0) <= qtol:
+            if st == OK and not abs(qsum - 1.0) <= qtol and not abs(accurate_sum(q[r]) - 1.0) <= qtol:
                 st = TARGET_SUM
             status[r] = st
             loss[r] = L
@@ -210,7 +211,7 @@ def softmax_loss_dist_rows(nchunks, z, q, qtol, loss, grad, status, write_grad):
                 s = exp_shifted_row(row, M, 1.0, tmp)
                 divide_row(tmp, s)
                 L, qsum, st = softmax_loss_dist_terms(row, M, np.log(s), q[r], tmp)
-            if st == OK and not abs(qsum - 1.0) <= qtol:
+            if st == OK and not abs(qsum - 1.0) <= qtol and not abs(accurate_sum(q[r]) - 1.0) <= qtol:
                 st = TARGET_SUM
             status[r] = st
             loss[r] = L

@@ -249,15 +249,18 @@ def rows_shape(shape, axis, name):
 def sum_tolerance(dtype, n):
     """How far from 1 the sum of a target distribution's row of ``n`` entries may be.
 
-    The kernels sum a row accurately (a compensated float64 sum: the exact sum of its
-    entries to about 2 float64 eps), and accept it when that sum is within
-    ``(2 (sqrt(n) + 2) + 13 + log2(n) / 2) eps`` of 1, eps being the target dtype's
+    A row is accepted when its sum is within ``(2 (sqrt(n) + 2) + 13 + log2(n) / 2) eps``
+    of 1: its running float64 sum, or where that fails, its accurate (compensated) sum,
+    the exact sum to about 2 float64 eps. eps is the target dtype's
     (float64's for integers and bools). The first part is the rounding a distribution
     normalised in its own dtype carries (q = y / y.sum(): one rounding per entry and those
     of the sum); the second bounds the error of NumPy's pairwise ``np.sum`` of n
     non-negative terms (at most 25 + ceil(log2(n / 128)) roundings deep, eps / 2 each), so
     every row that ``np.sum`` puts within 2 (sqrt(n) + 2) eps of 1 is accepted, whatever
-    rounding ``np.sum`` itself made.
+    rounding ``np.sum`` itself made. (The running sum decides only for rows it accepts, so
+    a row whose exact sum is off by a little more than the tolerance, by at most the
+    running sum's own rounding, n eps / 2, may pass too: a row that is not a distribution
+    at all, such as an unnormalised 0/1 label row, never does.)
     """
     eps = np.finfo(dtype if np.dtype(dtype).kind == "f" else np.float64).eps
     return float((2.0 * (np.sqrt(n) + 2.0) + 13.0 + 0.5 * np.log2(max(n, 1))) * eps)

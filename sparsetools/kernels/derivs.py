@@ -188,18 +188,24 @@ def sparsemax_loss_label_row(row, M, t, c, g):
     return 0.5 * psum_sq(g, 0, n) + (hinge if hinge > 0.0 else 0.0)
 
 
-@jit(inline=True)
-def add_nonneg(s, c, x):
-    """One step of a compensated sum of non-negative terms: ``(s, c)`` with ``s + c`` the
-    running sum, ``s`` rounded and ``c`` the rounding errors so far. Fast2Sum on the larger
-    and the smaller of ``s`` and ``x`` (``max``/``min``, no branch): its error term is
-    exact, so the sum of n terms is within about 2 eps of the exact sum, where a plain
-    running sum of n equal terms drifts by up to n eps / 2 (rows of 1/n in float64 summed
-    to 1 - 2e-16 at n = 400)."""
-    a = max(s, x)
-    b = min(s, x)
-    t = a + b
-    return t, c + (b - (t - a))
+@jit
+def accurate_sum(q):
+    """The float64 sum of the non-negative ``q``, compensated: within about 2 eps of the
+    exact sum, where a running sum of n equal terms drifts by up to n eps / 2 (rows of 1/n
+    in float64 sum to 1 - 2e-16 at n = 400). Fast2Sum on the larger and the smaller of the
+    running sum and the next term (``max``/``min``: no branch), whose error term is exact.
+    The loss kernels keep a plain running sum of the target and call this only for a row
+    whose running sum fails the check, so a correct row is never rejected for its
+    running sum's rounding."""
+    s = 0.0
+    c = 0.0
+    for i in range(q.shape[0]):
+        x = np.float64(q[i])
+        a = max(s, x)
+        b = min(s, x)
+        s = a + b
+        c += b - (s - a)
+    return s + c
 
 
 @jit
@@ -217,26 +223,25 @@ def _diagnose_target(q):
 def sparsemax_loss_dist_row(row, M, t, q, g):
     """Loss for the target distribution ``q``; writes the gradient p - q into ``g``.
 
-    Returns ``(loss, sum of q, status)``: the caller checks the sum against 1. The sum is
-    compensated (``add_nonneg``), so it is the exact sum of q's entries to about 2 eps."""
+    Returns ``(loss, running sum of q, status)``: the caller checks the sum against 1
+    (and, where it fails, the ``accurate_sum``)."""
     n = row.shape[0]
     hinge = 0.0
     qsum = 0.0
-    qerr = 0.0
     good = 0
     for i in range(n):
         y = np.float64(row[i]) - M
         qi = np.float64(q[i])
         d = y - t
         g[i] = (d if d > 0.0 else 0.0) - qi
-        qsum, qerr = add_nonneg(qsum, qerr, qi)
+        qsum += qi
         good += (qi >= 0.0) & (qi < np.inf)
         if qi > 0.0:
             h = t - y
             hinge += qi * (h if h > 0.0 else 0.0)
     if good != n:
         return 0.0, qsum, _diagnose_target(q)
-    return 0.5 * psum_sq(g, 0, n) + hinge, qsum + qerr, OK
+    return 0.5 * psum_sq(g, 0, n) + hinge, qsum, OK
 
 
 # ---------------------------------------------------------------------------------------
@@ -297,23 +302,22 @@ def divide_row(e, s):
 @jit
 def softmax_loss_dist_terms(row, M, logs, q, g):
     """KL(q || softmax) of one row whose softmax is in ``g``; turns ``g`` into
-    softmax - q. Returns ``(loss, sum of q, status)``, the sum compensated as in
+    softmax - q. Returns ``(loss, running sum of q, status)``, as
     ``sparsemax_loss_dist_row``."""
     n = row.shape[0]
     kl = 0.0
     qsum = 0.0
-    qerr = 0.0
     good = 0
     for i in range(n):
         qi = np.float64(q[i])
         g[i] = g[i] - qi
-        qsum, qerr = add_nonneg(qsum, qerr, qi)
+        qsum += qi
         good += (qi >= 0.0) & (qi < np.inf)
         if qi > 0.0:
             kl += qi * (np.log(qi) - (np.float64(row[i]) - M) + logs)
     if good != n:
         return 0.0, qsum, _diagnose_target(q)
-    return kl, qsum + qerr, OK
+    return kl, qsum, OK
 
 
 # ---------------------------------------------------------------------------------------
