@@ -20,9 +20,10 @@ import time
 
 import numpy as np
 
-import _cli  # scripts/_cli.py: the shared argument checks
 import sparsetools
 from sparsetools.bench import REGIMES, SHAPES, derivative_cases, machine, make_rows, ratio_to_copy
+
+import _cli  # scripts/_cli.py: the shared argument checks
 
 STARTUP = "import numpy, sparsetools; sparsetools.sparsemax(numpy.ones((4, 8)))"
 

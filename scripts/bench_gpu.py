@@ -21,9 +21,10 @@ import sys
 
 import numpy as np
 
-import _cli  # scripts/_cli.py: the shared argument checks
 import sparsetools
 from sparsetools import cuda as sc
+
+import _cli  # scripts/_cli.py: the shared argument checks
 
 SHAPES = ("65536x1024", "4096x16384", "64x1000000")
 

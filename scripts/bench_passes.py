@@ -15,11 +15,12 @@ import time
 import numba
 import numpy as np
 
-import _cli  # scripts/_cli.py: the shared argument checks
 from sparsetools._jit import specialize
 from sparsetools._registry import METHODS, row_tau
 from sparsetools.bench import REGIMES, SHAPES, make_rows
 from sparsetools.kernels.common import apply_row, gather, presolve
+
+import _cli  # scripts/_cli.py: the shared argument checks
 
 
 # not cached on disk: a cached copy of a function defined in a script that calls the

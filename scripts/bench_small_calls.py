@@ -11,9 +11,10 @@ import argparse
 
 import numpy as np
 
-import _cli  # scripts/_cli.py: the shared argument checks
 import sparsetools
 from sparsetools import bench
+
+import _cli  # scripts/_cli.py: the shared argument checks
 
 
 def main(argv=None):

@@ -12,8 +12,9 @@ import time
 import numba
 import numpy as np
 
-import _cli  # scripts/_cli.py: the shared argument checks
 from sparsetools.kernels.sort import _radix_sort_decreasing
+
+import _cli  # scripts/_cli.py: the shared argument checks
 
 
 @numba.njit

@@ -38,9 +38,8 @@ def main(argv=None):
     if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
         sys.exit("NUMBA_ENABLE_CUDASIM=1: the simulator compiles nothing; unset it")
     cc = args.cc
-    from numba import cuda, types
-
     import numba.cuda.dispatcher as dispatcher
+    from numba import cuda, types
 
     try:
         cuda.get_current_device()

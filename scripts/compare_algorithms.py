@@ -13,9 +13,10 @@ Compile times (first call in a fresh process, empty Numba cache) are measured se
 
 Writes into --out (default: figures/comparison/ for the full grid with every method; a
 partial run, a smaller grid or fewer methods, writes into a subfolder named after its grid,
-and never over a full run's results unless --overwrite is given): comparison.json (everything), comparison.csv (one line per point and
-competitor), compile.csv, comparison.md (the tables), and the figures times_float64,
-times_float32, speedups and winner_map. Prints the summary. On the 2-core development
+and never over a full run's results unless --overwrite is given): comparison.json
+(everything), comparison.csv (one line per point and competitor), compile.csv,
+comparison.md (the tables), and the figures times_float64, times_float32, speedups and
+winner_map. Prints the summary. On the 2-core development
 machine, with both peers installed, the full grid took 19 minutes and --quick (a smaller
 grid, fewer repeats, no compile times) 72 seconds.
 """
@@ -174,7 +175,8 @@ def markdown(results):
         "element. Every result was checked against the float64 NumPy reference before it was timed.",
     ]
     for dtype in results["grid"]["dtypes"]:
-        parts += ["", f"## Row length sweep, {dtype}", "", bench.markdown_table(recs, methods, "n", dtype, others=others)]
+        parts += ["", f"## Row length sweep, {dtype}", "",
+                  bench.markdown_table(recs, methods, "n", dtype, others=others)]
     parts += ["", "## Batch size (normal rows)", "",
               bench.markdown_table(recs, methods, "batch", results["grid"]["dtypes"][0], others=others)]
     if any(r["sweep"] == "map" for r in recs):

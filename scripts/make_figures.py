@@ -10,8 +10,9 @@ import argparse
 import time
 from pathlib import Path
 
-import _cli  # scripts/_cli.py: the shared argument checks
 from sparsetools.plotting import FIGURES, save_figure
+
+import _cli  # scripts/_cli.py: the shared argument checks
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "figures"
 

@@ -25,15 +25,14 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-import _cli  # scripts/_cli.py: the shared argument checks
 from sparsetools import multilabel
 from sparsetools.bench import Progress
 
+import _cli  # scripts/_cli.py: the shared argument checks
+
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "figures"
-FIELDS = ("mixture", "K", "length", "loss", "lam_jsd", "lam_mse", "jsd", "jsd_fold_mean", "jsd_fold_std", "mse", "mse_fold_mean",
-          "mse_fold_std", "micro_f1", "macro_f1", "threshold", "n_iter", "converged", "seconds")
+FIELDS = ("mixture", "K", "length", "loss", "lam_jsd", "lam_mse", "jsd", "jsd_fold_mean", "jsd_fold_std", "mse",
+          "mse_fold_mean", "mse_fold_std", "micro_f1", "macro_f1", "threshold", "n_iter", "converged", "seconds")
 
 
 def parse_args(argv):

@@ -60,7 +60,9 @@ class Split:
         return len(self.X)
 
     def subset(self, index):
-        pick = (lambda a: None if a is None else a[index])
+        def pick(a):
+            return None if a is None else a[index]
+
         return Split(self.X[index], self.Q[index], self.Y[index], pick(self.counts), pick(self.lengths))
 
 

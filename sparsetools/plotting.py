@@ -274,15 +274,17 @@ def plot_simplex(z=None, ax=None):
     for (x0, y0), (x1, y1) in zip(a, b):
         ax.plot([x0, x1], [y0, y1], color="0.55", linewidth=0.5, zorder=1)
     ax.scatter(a[:, 0], a[:, 1], s=7, facecolors="white", edgecolors="0.35", linewidths=0.5, zorder=2)
-    for (x, y), name, (dx, dy) in zip(corners, ("$e_1$", "$e_2$", "$e_3$"), ((-0.07, -0.06), (0.04, -0.06), (0.0, 0.05))):
+    offsets = ((-0.07, -0.06), (0.04, -0.06), (0.0, 0.05))
+    for (x, y), name, (dx, dy) in zip(corners, ("$e_1$", "$e_2$", "$e_3$"), offsets):
         ax.text(x + dx, y + dy, name, ha="center", va="center")
     ax.set_aspect("equal")
     ax.set_axis_off()
     ax.set_title("Sparsemax projects onto the simplex")
     handles = [Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="0.35",
                       markersize=3.5, label=r"point $z$ (moved along $(1,1,1)$)")]
+    article = {"edge": "an", "vertex": "a"}
     handles += [Line2D([], [], marker="o", linestyle="", markerfacecolor=c, markeredgecolor="black",
-                       markersize=4.5, label=f"projection on {'an' if n == 'edge' else 'a' if n == 'vertex' else 'the'} {n}")
+                       markersize=4.5, label=f"projection on {article.get(n, 'the')} {n}")
                 for n, c in zip(LANDINGS, _LANDING_COLORS)]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=2, frameon=False,
               fontsize=6.5, handletextpad=0.2, columnspacing=0.8)

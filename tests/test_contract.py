@@ -304,9 +304,7 @@ def test_out_read_only():
 def test_auto_has_its_own_kernel():
     # the rule is per row (kernels/auto.py; tests/test_sparsemax.py checks it), not per shape
     from sparsetools import _registry
-    from sparsetools.kernels.auto import tau_auto
-
-    from sparsetools.kernels.auto import MAX_STEPS
+    from sparsetools.kernels.auto import MAX_STEPS, tau_auto
 
     for n in (MAX_STEPS + 1, 128, 8192, 10**6):
         assert _registry.method_code("auto", n) == _registry.AUTO == len(METHODS)

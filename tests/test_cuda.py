@@ -312,7 +312,8 @@ def test_every_kernel_compiles_for_a_real_gpu():
     the test extra leaves out (300 MB): without them it is skipped."""
     env = _real_compiler_env()
     if env is None:
-        pytest.skip("no CUDA compiler libraries (NVVM, NVRTC): pip install nvidia-cuda-nvcc-cu12 nvidia-cuda-nvrtc-cu12")
+        pytest.skip("no CUDA compiler libraries (NVVM, NVRTC): "
+                    "pip install nvidia-cuda-nvcc-cu12 nvidia-cuda-nvrtc-cu12")
     res = subprocess.run([sys.executable, str(PTX_SCRIPT)], env=env, capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.count(" ok ") == 28

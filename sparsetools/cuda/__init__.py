@@ -31,7 +31,6 @@ import importlib.util
 import numpy as np
 
 from .._contract import Rows, Target, pair, rows_shape, sum_tolerance
-from ..kernels import common
 
 METHODS = ("bisect", "sort")
 
