@@ -100,3 +100,19 @@ def test_bench_small_calls_prints_every_batch(capsys):
     assert len(rows) == 2
     for line in rows:
         [float(c) for c in line.strip("| ").split(" | ")]
+
+
+def test_output_hashes_tell_a_change_of_any_result(tmp_path, monkeypatch, capsys):
+    script = load_script("output_hashes")
+    z = np.random.default_rng(0).standard_normal((3, 6))
+    monkeypatch.setattr(script, "_inputs", lambda: [("small", z)])
+    first = tmp_path / "first.json"
+    hashes = script.main(["--out", str(first)])
+    assert any(k.startswith("sparsemax/") for k in hashes) and any(k.startswith("error/") for k in hashes)
+    assert hashes["error/method"].startswith("ValueError: unknown method 'nope'")
+    script.main(["--compare", str(first)])  # the same code: the same hashes
+    assert "0 of" in capsys.readouterr().out
+    monkeypatch.setattr(script, "_inputs", lambda: [("small", 1.5 * z)])
+    with pytest.raises(SystemExit) as e:
+        script.main(["--compare", str(first)])
+    assert e.value.code == 1 and "differs: sparsemax/" in capsys.readouterr().out
