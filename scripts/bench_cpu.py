@@ -21,9 +21,9 @@ import time
 import numpy as np
 
 import sparsetools
-from sparsetools.bench import REGIMES, SHAPES, derivative_cases, machine, make_rows, ratio_to_copy
 
 import _cli  # scripts/_cli.py: the shared argument checks
+from harness.bench import REGIMES, SHAPES, derivative_cases, machine, make_rows, ratio_to_copy
 
 STARTUP = "import numpy, sparsetools; sparsetools.sparsemax(numpy.ones((4, 8)))"
 
@@ -101,7 +101,7 @@ def methods_table(methods, dtype, repeat):
 
 
 def derivatives_table(dtype, repeat):
-    """The derivative, loss and softmax kernels (``sparsetools.bench.derivative_cases``)."""
+    """The derivative, loss and softmax kernels (``harness.bench.derivative_cases``)."""
     names = list(derivative_cases(make_rows((2, 4), "normal", dtype)))
     print("\n| regime | shape | copy (ms) | " + " | ".join(names) + " |")
     print("|" + "---|" * (len(names) + 3))

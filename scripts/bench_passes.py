@@ -17,10 +17,10 @@ import numpy as np
 
 from sparsetools._jit import specialize
 from sparsetools._registry import METHODS, row_tau
-from sparsetools.bench import REGIMES, SHAPES, make_rows
 from sparsetools.kernels.common import apply_row, gather, presolve
 
 import _cli  # scripts/_cli.py: the shared argument checks
+from harness.bench import REGIMES, SHAPES, make_rows
 
 
 # not cached on disk: a cached copy of a function defined in a script that calls the

@@ -12,9 +12,9 @@ import argparse
 import numpy as np
 
 import sparsetools
-from sparsetools import bench
 
 import _cli  # scripts/_cli.py: the shared argument checks
+from harness import bench
 
 
 def main(argv=None):

@@ -29,7 +29,8 @@ import time
 from pathlib import Path
 
 import sparsetools
-from sparsetools import bench
+
+from harness import bench
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "figures" / "comparison"
 OTHERS = ("numpy", "entmax", "optax")

@@ -25,10 +25,9 @@ import sys
 import time
 from pathlib import Path
 
-from sparsetools import multilabel
-from sparsetools.bench import Progress
-
 import _cli  # scripts/_cli.py: the shared argument checks
+from harness import multilabel
+from harness.bench import Progress
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "figures"
 FIELDS = ("mixture", "K", "length", "loss", "lam_jsd", "lam_mse", "jsd", "jsd_fold_mean", "jsd_fold_std", "mse",

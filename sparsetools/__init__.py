@@ -36,7 +36,7 @@ __version__ = "0.1.0"
 
 #: Submodules loaded on first use: ``sparsetools.cuda`` needs numba-cuda, ``plotting``
 #: matplotlib; the CPU toolkit imports neither.
-_LAZY = ("bench", "cuda", "multilabel", "plotting")
+_LAZY = ("cuda", "plotting")
 
 
 def __getattr__(name):

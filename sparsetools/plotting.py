@@ -370,7 +370,7 @@ def save(draw, path, dpi=200):
 
 
 # --------------------------------------------------------------------------------------
-# The algorithm comparison (records of ``sparsetools.bench.run_comparison``)
+# The algorithm comparison (records of ``run_comparison`` in the scripts' harness, scripts/harness/bench.py)
 
 #: colour, line style and marker of each competitor of the comparison
 COMPETITOR_STYLE = {
@@ -505,7 +505,7 @@ def _pow2(x):
 
 
 # --------------------------------------------------------------------------------------
-# The multi-label simulation (records of ``sparsetools.multilabel.run_simulation``)
+# The multi-label simulation (records of ``run_simulation`` in scripts/harness/multilabel.py)
 
 #: colour and marker of each loss in the experiment's figures
 LOSS_STYLE = {

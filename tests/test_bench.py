@@ -1,4 +1,4 @@
-"""The comparison suite (sparsetools.bench, scripts/compare_algorithms.py) on tiny grids:
+"""The comparison suite (scripts/harness/bench.py, scripts/compare_algorithms.py) on tiny grids:
 its inputs, its checks and its outputs. Nothing here asserts a time."""
 
 import csv
@@ -12,7 +12,8 @@ from reference import sparsemax_ref
 from test_scripts import load_script
 
 import sparsetools
-from sparsetools import bench
+
+from harness import bench
 
 
 @pytest.mark.parametrize("regime", bench.ALL_REGIMES)

@@ -1,4 +1,4 @@
-"""The multi-label experiment (sparsetools.multilabel and scripts/multilabel_simulation.py):
+"""The multi-label experiment (scripts/harness/multilabel.py and scripts/multilabel_simulation.py):
 the generator's statistics, the objectives' gradients, training, the metrics and label
 rules, cross-validation, the simulation end to end and the ARFF path."""
 
@@ -11,7 +11,8 @@ import pytest
 from scipy.special import expit
 
 import sparsetools
-from sparsetools import multilabel as ml
+
+from harness import multilabel as ml
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "multilabel_simulation.py"
 TINY = (120, 40, 80)  # train, dev, test documents in the fast tests

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import sparsetools
-from sparsetools import bench
+
+from harness import bench
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 

@@ -744,8 +744,9 @@ def slow_michelot_row(f=0.3, delta=1e-14):
 
 
 def test_auto_is_michelot_when_michelot_converges(rng):
-    from sparsetools.bench import ALL_REGIMES, make_rows
     from sparsetools.kernels.auto import MAX_STEPS
+
+    from harness.bench import ALL_REGIMES, make_rows
 
     for regime in ALL_REGIMES:
         for n in (8, 300, 5000):

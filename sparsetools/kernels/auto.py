@@ -4,7 +4,7 @@ The rule comes from ``scripts/compare_algorithms.py`` (README "Algorithm compari
 ``michelot`` is the fastest method, or within the noise of the fastest, on nearly every row
 length, batch size and regime swept, because each of its steps is one branch-free,
 vectorised pass over a set that shrinks fast. The number of steps it needs after
-presolve's (``bench.michelot_steps``) was at most 13 on every regime of the row-length
+presolve's (``michelot_steps`` in scripts/harness/bench.py) was at most 13 on every regime of the row-length
 sweep up to n = 2^20, and grows like log(n / k) on rows with a planted support of k
 entries, all within 1 of the max: 19 at n = 2^20, k = 4. Rows built so that each step
 drops only a fraction of its set need more (``tests/test_sparsemax.slow_michelot_row``:

@@ -21,10 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._activations import softmax
-from ._core import sparsemax
-from ._jit import jit
-from ._losses import softmax_loss_and_grad, sparsemax_loss_and_grad
+from sparsetools import softmax, softmax_loss_and_grad, sparsemax, sparsemax_loss_and_grad
+from sparsetools._jit import jit
 
 MIXTURES = ("uniform", "random")
 LOSSES = ("sparsemax", "softmax", "logistic")
