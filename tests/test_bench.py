@@ -15,6 +15,9 @@ import sparsetools
 
 from harness import bench
 
+# the harness, end to end: the slow tier
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("regime", bench.ALL_REGIMES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -86,6 +86,7 @@ def test_the_bisection_fallback_is_exact(rng, monkeypatch):
     np.testing.assert_array_equal(k, kc)
 
 
+@pytest.mark.slow
 def test_staged_and_unstaged_rows_give_the_same_bits(rng, monkeypatch):
     # blocks of 4 stage 32 candidates per thread: the dense row of 200 does not fit
     assert _kernels.stage_slot(4) == 32
@@ -100,6 +101,7 @@ def test_staged_and_unstaged_rows_give_the_same_bits(rng, monkeypatch):
     assert sc.sparsemax(z).tobytes() == staged.tobytes()
 
 
+@pytest.mark.slow
 def test_the_real_block_sizes(rng, monkeypatch):
     monkeypatch.undo()  # threads_for as shipped: 32 threads up to 1024 entries, 256 above
     assert sc.threads_for(1024) == 32 and sc.threads_for(1025) == 256
@@ -279,6 +281,7 @@ def test_cuda_array_interface_inputs_are_used_in_place():
     np.testing.assert_allclose(p.cpu().numpy(), sparsetools.sparsemax(z.cpu().numpy()), rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.slow
 def test_bench_gpu_checks_and_times_every_operation(capsys, tmp_path):
     import importlib.util
 
@@ -306,6 +309,7 @@ def _real_compiler_env():
     return env
 
 
+@pytest.mark.slow
 def test_every_kernel_compiles_for_a_real_gpu():
     """The simulator runs the kernels as Python; this compiles them with NVVM (sm_90). It
     needs NVVM and NVRTC (pip install nvidia-cuda-nvcc-cu12 nvidia-cuda-nvrtc-cu12), which
@@ -346,6 +350,7 @@ def long_rows(monkeypatch):
     return flags
 
 
+@pytest.mark.slow
 def test_long_rows_split_in_chunks_match_the_cpu(rng, long_rows):
     z = rows(rng, (2, 40))
     z[1] *= 1e-3  # every entry a candidate: 4 per thread and chunk, past the 2 staged
@@ -363,6 +368,7 @@ def test_long_rows_split_in_chunks_match_the_cpu(rng, long_rows):
         sc.sparsemax(z)
 
 
+@pytest.mark.slow
 def test_long_rows_newton_did_not_settle_finish_by_bisection(rng, long_rows, monkeypatch):
     monkeypatch.setattr(_kernels, "NEWTON_STEPS", 0)
     monkeypatch.setattr(_kernels, "_kernels", {})

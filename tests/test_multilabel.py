@@ -14,6 +14,9 @@ import sparsetools
 
 from harness import multilabel as ml
 
+# the harness, end to end: the slow tier
+pytestmark = pytest.mark.slow
+
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "multilabel_simulation.py"
 TINY = (120, 40, 80)  # train, dev, test documents in the fast tests
 

@@ -122,6 +122,7 @@ def _script():
     return mod
 
 
+@pytest.mark.slow
 def test_script_writes_every_figure(tmp_path, capsys):
     written = _script().main(["--out", str(tmp_path), "--dpi", "40"])
     assert sorted(p.name for p in written) == sorted(f"{n}.png" for n in plotting.FIGURES)
@@ -129,6 +130,7 @@ def test_script_writes_every_figure(tmp_path, capsys):
     assert capsys.readouterr().out.count("wrote ") == len(plotting.FIGURES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["svg", "pdf", "png"])
 def test_script_only_and_format_deterministic(tmp_path, fmt):
     run = _script().main

@@ -160,6 +160,7 @@ def skip_if_not_loadable(proc, layer):
         pytest.skip(f"Numba cannot load the {layer} threading layer here")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layer", LAYERS)
 def test_fork_after_use(layer, tmp_path):
     script = tmp_path / "fork_after_use.py"
@@ -198,6 +199,7 @@ print("ok", numba.threading_layer(), numba.get_num_threads())
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("threads", [None, "1"])
 @pytest.mark.parametrize("layer", LAYERS)
 def test_threads_under_every_layer(layer, threads):
@@ -250,6 +252,7 @@ def test_a_busy_workqueue_region_sends_other_calls_serial(monkeypatch):
             lock.release()
 
 
+@pytest.mark.slow
 def test_torch_dataloader_workers():
     pytest.importorskip("torch")
     code = """
@@ -377,6 +380,7 @@ print(sparsetools.sparsemax(z).tolist(), float(sparsetools.sparsemax_loss(z, np.
 READ_ONLY_WANT = "[[0.75, 0.25, 0.0], [0.5, 0.5, 0.0]] 0.0625"
 
 
+@pytest.mark.slow
 def test_import_and_run_where_nothing_can_be_cached():
     """Numba finds no cache locator (what a read-only package folder and home give)."""
     code = ("import numba.core.caching as c\n"
@@ -385,6 +389,7 @@ def test_import_and_run_where_nothing_can_be_cached():
     assert ok(run_python(code)).strip() == READ_ONLY_WANT
 
 
+@pytest.mark.slow
 def test_a_read_only_install_and_home(tmp_path):
     """The package copied into a folder that is mounted read-only (as root) or has no write
     permission (otherwise), with a read-only home and no NUMBA_CACHE_DIR."""
@@ -447,6 +452,7 @@ with open(sys.argv[1], "wb") as f:
 """
 
 
+@pytest.mark.slow
 def test_numba_disable_jit_runs_every_function(tmp_path):
     import pickle
 
@@ -481,6 +487,7 @@ def test_huge_integer_parameters_are_value_errors():
         sparsetools.softmax_sigmoid(np.ones(3), gamma=0)
 
 
+@pytest.mark.slow
 def test_the_gpu_module_says_what_is_missing():
     """numba-cuda absent (blocked): is_available() is False even with the simulator on, and
     a call says to install numba-cuda and how to use the simulator."""
@@ -499,6 +506,7 @@ def test_the_gpu_module_says_what_is_missing():
     assert "needs numba-cuda, which is not installed" in out and "NUMBA_ENABLE_CUDASIM=1" in out
 
 
+@pytest.mark.slow
 def test_without_a_gpu_the_error_names_the_simulator():
     code = """
     import numpy as np

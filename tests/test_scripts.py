@@ -39,6 +39,7 @@ def test_demo_takes_scores_from_the_command_line(capsys):
     assert "p = [1. 0. 0.]" in out and "k = 1" in out
 
 
+@pytest.mark.slow
 def test_bench_passes_prints_every_stage(capsys):
     load_script("bench_passes").main(["--repeat", "1", "--shape", "4x40"])
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
@@ -50,6 +51,7 @@ def test_bench_passes_prints_every_stage(capsys):
         [float(c) for c in cells[2:]]  # every stage timed
 
 
+@pytest.mark.slow
 def test_bench_sort_prints_both_sorts(capsys):
     load_script("bench_sort").main(["--sizes", "5", "300", "--entries", "3000"])
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "m |" not in line]
@@ -103,6 +105,7 @@ def test_bench_small_calls_prints_every_batch(capsys):
         [float(c) for c in line.strip("| ").split(" | ")]
 
 
+@pytest.mark.slow
 def test_output_hashes_tell_a_change_of_any_result(tmp_path, monkeypatch, capsys):
     script = load_script("output_hashes")
     z = np.random.default_rng(0).standard_normal((3, 6))
