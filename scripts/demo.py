@@ -1,8 +1,8 @@
 #!/usr/bin/env python
-"""Print sparsemax of the seed example with every method: output, threshold and support.
+"""Print sparsemax of the worked example with every method: output, threshold and support.
 
-z = the first five draws of ``np.random.seed(0); np.random.randn(5)`` (seed 001); the
-expected result is k = 3, tau = 1.62416785, p = [0.1398845, 0, 0, 0.61672535, 0.24339015].
+z = the first five draws of ``np.random.seed(0); np.random.randn(5)``; the expected
+result is k = 3, tau = 1.62416785, p = [0.1398845, 0, 0, 0.61672535, 0.24339015].
 """
 
 import argparse
@@ -13,7 +13,7 @@ import sparsetools
 
 
 def seed_example():
-    """The seed documents' example scores."""
+    """The worked example's scores: the first five draws of N(0, 1) with seed 0."""
     return np.random.RandomState(0).randn(5)
 
 
@@ -32,7 +32,7 @@ def report(z):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("scores", nargs="*", type=float, help="scores to project (default: the seed example)")
+    ap.add_argument("scores", nargs="*", type=float, help="scores to project (default: the worked example)")
     args = ap.parse_args(argv)
     z = np.array(args.scores) if args.scores else seed_example()
     try:

@@ -1,5 +1,5 @@
-"""Public softmax and seed 001's softmax + sigmoid activation with its correct backward pass
-(SPEC section 4)."""
+"""Public softmax, and the softmax + sigmoid activation with its correct backward pass (the
+full Jacobian, see ``softmax_sigmoid``)."""
 
 import math
 
@@ -52,16 +52,16 @@ def _params(gamma, beta, alpha):
 
 
 _NOTE = """
-    This is the activation of seed 001: a1 = softmax(gamma z), a2 = sigmoid(beta (a1 - alpha)),
-    then a3 = relu(a2) if ``relu``. Two corrections to the seed, which this function and its
-    derivatives follow:
+    The activation a1 = softmax(gamma z), a2 = sigmoid(beta (a1 - alpha)), then
+    a3 = relu(a2) if ``relu``, as it is often written down, with two corrections that this
+    function and its derivatives follow:
 
-    - its backward pass multiplies the two derivatives element-wise; the Jacobian is the
+    - such write-ups' backward pass multiplies the two derivatives element-wise; the Jacobian is the
       matrix product J = diag(beta a2 (1 - a2)) gamma (diag(a1) - a1 a1^T), so the backward
       pass is J^T g = gamma a1 * (u - a1 . u) with u = beta a2 (1 - a2) * g
       (:func:`softmax_sigmoid_vjp`);
     - a2 lies in (0, 1), so relu(a2) = a2: the relu stage changes nothing, value or
-      derivative. ``relu=True`` is accepted (and applied) because the seed has it."""
+      derivative. ``relu=True`` is accepted (and applied) for those who write it."""
 
 
 def softmax_sigmoid(z, gamma=1.0, beta=1.0, alpha=0.0, relu=False, axis=-1, *, out=None):
@@ -109,7 +109,7 @@ def softmax_sigmoid_vjp(z, g, gamma=1.0, beta=1.0, alpha=0.0, relu=False, axis=-
     """The backward pass of :func:`softmax_sigmoid`: ``g^T J`` at ``z``, per row.
 
     ``J^T g = gamma a1 * (u - a1 . u)``, ``u = beta a2 (1 - a2) * g``, with the full
-    Jacobian (not the seed's element-wise product). ``g`` has z's shape and must be
+    Jacobian (not the element-wise product of the two derivatives). ``g`` has z's shape and must be
     finite; the other arguments are those of :func:`softmax_sigmoid`. O(n) per row.
     Returns z's shape, in the promotion of the two result dtypes.
 

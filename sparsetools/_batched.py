@@ -219,10 +219,10 @@ def softmax_loss_dist_rows(nchunks, z, q, qtol, loss, grad, status, write_grad):
 
 @driver
 def softmax_sigmoid_rows(nchunks, z, g, out, status, gamma, beta, alpha, relu, vjp):
-    """Seed 001's activation a = sigmoid(beta (softmax(gamma z) - alpha)), then relu(a) if
+    """The activation a = sigmoid(beta (softmax(gamma z) - alpha)), then relu(a) if
     ``relu`` (the identity on (0, 1), applied as written). With ``vjp`` false, ``out[r]``
     is the activation; with ``vjp`` true, ``out[r] = J^T g[r]`` with the full Jacobian
-    J = diag(beta a (1 - a)) gamma (diag(a1) - a1 a1^T) (SPEC section 4)."""
+    J = diag(beta a (1 - a)) gamma (diag(a1) - a1 a1^T) (see ``softmax_sigmoid``)."""
     rows, n = z.shape
     nchunks = min(nchunks, rows)
     for c in prange(nchunks):

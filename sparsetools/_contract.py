@@ -1,4 +1,4 @@
-"""The input contract of SPEC section 6, written once.
+"""The input contract of every public function, written once.
 
 Converts the input, applies the dtype rules, moves the reduction axis last and flattens the
 batch to (rows, n), checks ``out=``, and turns the kernels' per-row status codes into
@@ -267,7 +267,9 @@ def sum_tolerance(dtype, n):
 
 
 def _dtypes(dt, name):
-    """(compute dtype, result dtype) under SPEC section 6's rules (always native byte order)."""
+    """(compute dtype, result dtype): float32 and float64 in their own precision, float16
+    computed in float32 and returned as float16, integers and bools in float64; always in
+    native byte order."""
     if dt.byteorder not in "=|":
         dt = dt.newbyteorder("=")
     if dt in _FLOATS:

@@ -1,4 +1,4 @@
-"""Public derivatives of sparsemax: the dense Jacobian, the JVP and the VJP (SPEC section 2).
+"""Public derivatives of sparsemax: the dense Jacobian, the JVP and the VJP.
 
 J = diag(s) - s s^T / k depends only on the support s of the output p, so the products
 take p (not z) and never form J.

@@ -1,5 +1,5 @@
 """Public losses: the sparsemax loss and the softmax loss (KL / negative log-likelihood),
-each with its gradient and a fused loss-and-gradient (SPEC section 3).
+each with its gradient and a fused loss-and-gradient (Martins & Astudillo 2016, eq. 8, and its multi-label form).
 
 The target is integer class labels (z's shape without ``axis``) or a target distribution
 (z's shape, rows on the simplex); see ``_contract.Target``.

@@ -200,7 +200,7 @@ def plot_support_map(n=601, ax=None):
 # one score vector: bars; the simplex; the temperature path
 
 #: the score vector of the bar chart: the first eight draws of ``np.random.seed(0);
-#: np.random.randn(8)`` (the seed documents' example has the first five), rounded
+#: np.random.randn(8)`` (the example of ``scripts/demo.py`` has the first five), rounded
 BAR_SCORES = (1.76, 0.4, 0.98, 2.24, 1.87, -0.98, 0.95, -0.15)
 
 

@@ -1,7 +1,7 @@
 """Independent references for the tests: plain NumPy in float64, and the quadratic program.
 
-Nothing here imports sparsetools. ``sparsemax_ref`` is the sort-based projection of SPEC
-section 1 (Held et al. 1974), written with vectorised NumPy; ``sparsemax_qp`` solves the
+Nothing here imports sparsetools. ``sparsemax_ref`` is the sort-based projection
+(Held et al. 1974), written with vectorised NumPy; ``sparsemax_qp`` solves the
 projection as a quadratic program with scipy's SLSQP.
 """
 

@@ -1,5 +1,5 @@
-"""softmax, its vectorised exp, and seed 001's softmax + sigmoid with the full Jacobian of
-SPEC section 4 (not the seed's element-wise product)."""
+"""softmax, its vectorised exp, and the softmax + sigmoid activation with its full Jacobian
+(not the element-wise product of the two derivatives)."""
 
 import doctest
 import re
@@ -121,7 +121,7 @@ def test_softmax_sigmoid_matches_spec_formula_not_the_seed(rng):
     d = 2.0 * a2 * (1 - a2)
     J = softmax_sigmoid_jacobian(z, beta=2.0)
     assert_allclose(J, d[:, None] * (np.diag(a1) - np.outer(a1, a1)), rtol=1e-13, atol=1e-16)
-    seed = 2.0 * a2 * (1 - a2) * a1 * (1 - a1)  # seed 001's element-wise "Jacobian"
+    seed = 2.0 * a2 * (1 - a2) * a1 * (1 - a1)  # the element-wise "Jacobian" often written
     assert_allclose(np.diag(J), seed, rtol=1e-13)  # it is only the diagonal,
     assert np.abs(J - np.diag(np.diag(J))).max() > 1e-3  # and J is not diagonal
     g = rng.normal(size=6)

@@ -1,4 +1,4 @@
-"""The input contract of SPEC section 6: every rejected input, its exception and message
+"""The input contract: every rejected input, its exception and message
 (naming the first offending row), and that nothing is written or modified on the way."""
 
 import re

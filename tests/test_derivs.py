@@ -1,4 +1,4 @@
-"""The Jacobian of sparsemax and its products (SPEC section 2): finite differences, the
+"""The Jacobian of sparsemax and its products : finite differences, the
 algebraic identities, shapes, dtypes and the input contract of the products."""
 
 import re

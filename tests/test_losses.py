@@ -1,4 +1,4 @@
-"""The sparsemax and softmax losses (SPEC section 3): closed forms, the formula of the
+"""The sparsemax and softmax losses (Martins & Astudillo 2016, eq. 8): closed forms, the formula of the
 paper, gradients against finite differences, targets as labels or distributions, large
 offsets, -inf scores, and every target error."""
 
@@ -28,7 +28,7 @@ LOSSES = {
 
 
 def sparsemax_loss_ref(z, q):
-    """SPEC section 3 as written, row by row in float64 (z without -inf)."""
+    """The paper's formula as written, row by row in float64 (z without -inf)."""
     z = np.asarray(z, np.float64)
     _, tau, _ = sparsemax_ref(z)
     tau = np.expand_dims(tau, -1)

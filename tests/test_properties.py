@@ -1,6 +1,6 @@
 """Property tests (hypothesis): drawn dtypes, shapes, axes, masks and methods, checked
-against the NumPy reference with dtype-aware tolerances, plus the properties of SPEC
-section 1. Pinned examples cover ties, -inf masks, huge offsets and n = 1."""
+against the NumPy reference with dtype-aware tolerances, plus the properties of the
+projection. Pinned examples cover ties, -inf masks, huge offsets and n = 1."""
 
 import hypothesis.extra.numpy as hnp
 import numpy as np

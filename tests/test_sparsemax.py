@@ -1,5 +1,5 @@
 """sparsemax and sparsemax_threshold on valid input: every method against the NumPy
-reference, the quadratic program and each other; the properties of SPEC section 1; ties,
+reference, the quadratic program and each other; the properties of the projection; ties,
 masks, support sizes, long rows; the dtype x axis x layout matrix; ``out=``."""
 
 import itertools
@@ -119,7 +119,7 @@ def test_matches_quadratic_program(method, n, scale, rng):
 
 
 # --------------------------------------------------------------------------------------
-# 2. properties of SPEC section 1
+# 2. properties of the projection
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -239,7 +239,7 @@ def test_single_entry_batches(any_method):
 
 
 # --------------------------------------------------------------------------------------
-# 3. the seed example
+# 3. the worked example
 
 SEED_Z = np.array([1.76405235, 0.40015721, 0.97873798, 2.2408932, 1.86755799])
 SEED_P = np.array([0.1398845, 0.0, 0.0, 0.61672535, 0.24339015])
@@ -313,7 +313,7 @@ def test_ties(any_method, z, p, tau, k, offset):
     assert_array_equal(out[pb == 0], 0.0)
     taub, kb = sparsemax_threshold(zb, method=any_method)
     assert_allclose(taub, tau + offset, rtol=0, atol=1e-12 * max(1, abs(offset)))
-    assert_array_equal(kb, k)  # SPEC 1: k = |{i : z_i > tau}|
+    assert_array_equal(kb, k)  # k = |{i : z_i > tau}|
     assert_array_equal(kb, (zb > taub[:, None]).sum(axis=1))
 
 

@@ -8,7 +8,7 @@ numba-cuda is needed only here (``pip install ".[cuda]"``), and is imported on f
 ``is_available()`` says whether a GPU (or the CUDA simulator, ``NUMBA_ENABLE_CUDASIM=1``)
 can run the kernels.
 
-Contract (SPEC section 6), with the GPU's particulars:
+Contract (the CPU functions' input contract), with the GPU's particulars:
 
 - NumPy input: every dtype and layout the CPU functions take (the CPU contract converts it).
   Device input: float32 or float64, C-contiguous (any shape, any ``axis``: rows are read in

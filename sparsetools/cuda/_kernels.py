@@ -8,7 +8,7 @@ consecutive entries (coalesced). Every kernel takes such views.
 Determinism: each thread sums its own entries (j = tid, tid + T, ...) in a fixed order, and
 the block combines the T partial sums in a fixed tree in shared memory; there are no atomics,
 so the same input gives the same bits on every run. All arithmetic is in float64 (results are
-stored in the arrays' own dtype), in the frame shifted by the row's max (SPEC section 7).
+stored in the arrays' own dtype), in the frame shifted by the row's max (so that sums of shifted values do not cancel).
 
 The threshold (``_threshold``):
 

@@ -84,5 +84,5 @@ def tau_bisect(y, m, tmp):
         if na == 0:
             t = (s - 1.0) / k
             if not hi > t:
-                k -= keq  # k counts entries strictly above tau (SPEC section 1)
+                k -= keq  # k counts entries strictly above tau (the support)
             return t, k

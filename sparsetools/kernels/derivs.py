@@ -171,7 +171,7 @@ def jacobian_row(p, out):
 # ---------------------------------------------------------------------------------------
 # Sparsemax loss, in the form L = 1/2 ||p - q||^2 + sum_i q_i max(t - y_i, 0)
 #
-# With y = z - max(z) and t = tau - max(z) (so p = max(y - t, 0)), SPEC section 3's
+# With y = z - max(z) and t = tau - max(z) (so p = max(y - t, 0)), the paper's
 # L = -q.y + 1/2 sum_S (y_j^2 - t^2) + 1/2 ||q||^2 equals the line above: sum_S (y_j^2 - t^2)
 # = sum_S p_j (p_j + 2t) = ||p||^2 + 2t, and q_i (t - y_i + p_i) = q_i max(t - y_i, 0).
 # Both terms are >= 0 as computed (no cancellation), both are exactly 0 when p = q, and a
@@ -321,7 +321,7 @@ def softmax_loss_dist_terms(row, M, logs, q, g):
 
 
 # ---------------------------------------------------------------------------------------
-# Softmax + sigmoid (seed 001): a1 = softmax(gamma z), a2 = sigmoid(beta (a1 - alpha))
+# Softmax + sigmoid: a1 = softmax(gamma z), a2 = sigmoid(beta (a1 - alpha))
 
 
 @jit
