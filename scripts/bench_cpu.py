@@ -7,7 +7,8 @@ Prints, for each input regime and shape, each method's median time as a ratio to
 run after a warm-up (compilation excluded); then the same for sparsemax_jvp,
 sparsemax_vjp, sparsemax_loss_and_grad and softmax_loss_and_grad (integer labels) and
 softmax, with the default method. Also times the warm-cache and cold-cache first call in
-fresh processes. Results go to stdout as Markdown tables and, with --json, to a file.
+fresh processes. Results go to stdout as Markdown tables and, with --json and --md, to
+files (figures/performance.md is this script's --md output).
 """
 
 import argparse
@@ -28,6 +29,15 @@ from harness.bench import REGIMES, SHAPES, derivative_cases, machine, make_rows,
 STARTUP = "import numpy, sparsetools; sparsetools.sparsemax(numpy.ones((4, 8)))"
 
 
+_LINES = []
+
+
+def emit(line=""):
+    """Print a line of the report, and keep it for --md."""
+    print(line, flush=True)
+    _LINES.append(line)
+
+
 def startup_times():
     """Wall time of a fresh process that imports sparsetools and calls the default method:
     with a cold Numba cache (an empty NUMBA_CACHE_DIR) and then warm (the same dir)."""
@@ -43,7 +53,8 @@ def startup_times():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+    ap.add_argument("--dtype", nargs="+", default=["float64"], choices=["float64", "float32"],
+                    help="one table set per dtype (default float64)")
     ap.add_argument("--methods", nargs="+", default=list(sparsetools.METHODS),
                     choices=list(sparsetools.METHODS))
     ap.add_argument("--quick", action="store_true", help="fewer repeats (noisier)")
@@ -51,33 +62,47 @@ def main(argv=None):
                     choices=["methods", "derivatives"], help="which tables to time")
     ap.add_argument("--no-startup", action="store_true", help="skip the fresh-process timings")
     ap.add_argument("--json", help="also write the results to this JSON file")
+    ap.add_argument("--md", help="also write the report (the tables as printed) to this Markdown file")
     args = ap.parse_args(argv)
     _cli.out_file(ap, args.json)
-    dtype = np.dtype(args.dtype)
+    _cli.out_file(ap, args.md, "--md")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     repeat = 3 if args.quick else 9
-
-    print(f"dtype: {dtype}; each cell: median time / median time of np.copyto of the same array\n")
     results = []
-    if "methods" in args.tables:
-        results += methods_table(args.methods, dtype, repeat)
-    if "derivatives" in args.tables:
-        results += derivatives_table(dtype, repeat)
-    print(f"\nmachine: {machine()}")
-    report = dict(machine=machine(), dtype=str(dtype), results=results)
+    for name in args.dtype:
+        dtype = np.dtype(name)
+        emit(f"## {dtype}\n")
+        if "methods" in args.tables:
+            results += [dict(r, dtype=name) for r in methods_table(args.methods, dtype, repeat)]
+        if "derivatives" in args.tables:
+            results += [dict(r, dtype=name) for r in derivatives_table(dtype, repeat)]
+        emit()
+    emit(f"machine: {machine()}")
+    report = dict(machine=machine(), dtypes=args.dtype, results=results)
     if not args.no_startup:
         st = startup_times()
         report["startup_seconds"] = st
-        print(f"\nfresh process `{STARTUP}`: cold cache {st['cold']:.2f} s, warm cache {st['warm']:.2f} s")
+        emit(f"\nfresh process `{STARTUP}`: cold cache {st['cold']:.2f} s, warm cache {st['warm']:.2f} s")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
+    if args.md:
+        command = "python scripts/bench_cpu.py " + " ".join(sys.argv[1:] if argv is None else argv)
+        head = ["# CPU benchmark", "", f"`{command.strip()}`, one run; load average {load:.2f} when it "
+                "started. Each cell: the median time of the call divided by the median time of `np.copyto` "
+                "of the same array into a preallocated one (the memory floor), sampled alternately in the "
+                "same rounds after a warm-up; every timed result was first checked (methods against `sort`, "
+                "the other kernels against NumPy formulas). `normal`: rows drawn from N(0, 1); `dense`: the "
+                "same rows times 1e-3 (supports of hundreds to thousands of entries).", ""]
+        with open(args.md, "w") as f:
+            f.write("\n".join(head + _LINES) + "\n")
 
 
 def methods_table(methods, dtype, repeat):
     """The sparsemax methods, one column each."""
     header = "| regime | shape | copy (ms) | " + " | ".join(methods) + " | best |"
-    print(header)
-    print("|" + "---|" * (header.count("|") - 1))
+    emit(header)
+    emit("|" + "---|" * (header.count("|") - 1))
     results = []
     for regime in REGIMES:
         for shape in SHAPES:
@@ -95,16 +120,16 @@ def methods_table(methods, dtype, repeat):
                 results.append(dict(regime=regime, shape=list(shape), method=method, seconds=t,
                                     copy_seconds=c, ratio=t / c, max_abs_diff_vs_sort=err))
             best = methods[int(np.argmin(cells))]
-            print(f"| {regime} | {shape[0]}x{shape[1]} | {np.median(copies) * 1e3:.3f} | "
-                  + " | ".join(f"{r:.2f}" for r in cells) + f" | {best} |", flush=True)
+            emit(f"| {regime} | {shape[0]}x{shape[1]} | {np.median(copies) * 1e3:.3f} | "
+                  + " | ".join(f"{r:.2f}" for r in cells) + f" | {best} |")
     return results
 
 
 def derivatives_table(dtype, repeat):
     """The derivative, loss and softmax kernels (``harness.bench.derivative_cases``)."""
     names = list(derivative_cases(make_rows((2, 4), "normal", dtype)))
-    print("\n| regime | shape | copy (ms) | " + " | ".join(names) + " |")
-    print("|" + "---|" * (len(names) + 3))
+    emit("\n| regime | shape | copy (ms) | " + " | ".join(names) + " |")
+    emit("|" + "---|" * (len(names) + 3))
     results = []
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for regime in REGIMES:
@@ -120,8 +145,8 @@ def derivatives_table(dtype, repeat):
                 copies.append(c)
                 results.append(dict(regime=regime, shape=list(shape), kernel=name, seconds=t,
                                     copy_seconds=c, ratio=t / c, max_abs_diff_vs_numpy=err))
-            print(f"| {regime} | {shape[0]}x{shape[1]} | {np.median(copies) * 1e3:.3f} | "
-                  + " | ".join(f"{r:.2f}" for r in cells) + " |", flush=True)
+            emit(f"| {regime} | {shape[0]}x{shape[1]} | {np.median(copies) * 1e3:.3f} | "
+                  + " | ".join(f"{r:.2f}" for r in cells) + " |")
     return results
 
 
