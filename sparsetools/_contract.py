@@ -13,6 +13,8 @@ from numpy.lib.array_utils import normalize_axis_index
 from .kernels import common
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+#: What +inf in an input should have been: scores may hold -inf (a mask), an output p not.
+_POSINF_HINT = {"z": "only -inf (a mask) is allowed", "p": "it must be a sparsemax output"}
 
 
 class Rows:
@@ -73,49 +75,16 @@ class Rows:
         r = int(bad[0])
         where = f"{self.row_label(r)} (rows run along axis {self.axis}; {bad.size} bad row(s) in all)"
         code = int(status[r])
-        name = self.name
-        if code == common.HAS_NAN:
-            raise ValueError(f"{name} contains NaN in {where}")
-        if code == common.HAS_POSINF:
-            if name == "p":
-                raise ValueError(f"{name} contains +inf in {where}; it must be a sparsemax output")
-            raise ValueError(f"{name} contains +inf in {where}; only -inf (a mask) is allowed")
-        if code == common.ALL_NEGINF:
-            what = "-inf or masked" if self.masked else "-inf"
-            raise ValueError(
-                f"{name} has no finite entry in {where}: every entry is {what}, so the "
-                f"row has no probability to give"
-            )
-        if code == common.OTHER_NAN:
-            raise ValueError(f"{other} contains NaN in {where}")
-        if code == common.OTHER_INF:
-            raise ValueError(f"{other} contains inf in {where}")
+        exc, message = common.STATUS_MESSAGES[code]
+        fields = dict(name=self.name, other=other, where=where, n=self.n, axis=self.axis,
+                      neginf="-inf or masked" if self.masked else "-inf",
+                      posinf_hint=_POSINF_HINT.get(self.name, _POSINF_HINT["z"]))
         if code == common.BAD_LABEL:
-            label = int(target.original.reshape(-1)[r])
-            raise ValueError(
-                f"target has label {label} in {where}, outside [0, {self.n}) "
-                f"(labels index the {self.n} entries of a row)"
-            )
-        if code == common.TARGET_NEG:
-            raise ValueError(
-                f"target has a negative entry in {where}; a target distribution must be >= 0"
-            )
-        if code == common.TARGET_SUM:
-            total = math.fsum(target.q2d[r].tolist())  # exact, then rounded once
-            raise ValueError(
-                f"target sums to {total!r} in {where}, not 1 (tolerance {target.tol:.3g}); "
-                f"a target distribution must sum to 1 along axis {self.axis}: normalise it, "
-                f"e.g. q = y / y.sum(axis={self.axis}, keepdims=True)"
-            )
-        if code == common.P_NEG:
-            raise ValueError(
-                f"{name} has a negative entry in {where}; it must be a sparsemax output (>= 0)"
-            )
-        if code == common.P_EMPTY:
-            raise ValueError(
-                f"{name} has no positive entry in {where}; a sparsemax output has at least one"
-            )
-        raise RuntimeError(f"internal error: unknown row status {code}")  # pragma: no cover
+            fields["label"] = int(target.original.reshape(-1)[r])
+        elif code == common.TARGET_SUM:
+            fields["total"] = math.fsum(target.q2d[r].tolist())  # exact, then rounded once
+            fields["tol"] = target.tol
+        raise exc(message.format(**fields))
 
     def check_out(self, out):
         """Validate ``out=``: same shape as the input, a floating dtype, writable."""
