@@ -86,3 +86,36 @@ def result_dtype(dtype):
     if dtype.kind == "f" and dtype.itemsize in (2, 4, 8):
         return dtype.newbyteorder("=")
     return np.dtype(np.float64)
+
+
+def michelot_steps_of(z):
+    """How many Michelot steps a row needs after presolve's (plain NumPy)."""
+    y = np.asarray(z, np.float64)
+    y = y - y.max()
+    y = y[y >= -1]
+    steps = 0
+    while True:
+        t = (y.sum() - 1) / y.size
+        keep = y > t
+        if keep.all():
+            return steps
+        y = y[keep]
+        steps += 1
+
+
+def slow_michelot_row(f=0.3, delta=1e-14):
+    """A row on which each Michelot step drops only a fraction ``f`` of its set: two
+    entries at 0 (the support), then groups of tied entries built backwards from the last
+    step, each just below the threshold of the step that drops it. The gaps must grow by
+    about 1/f per step to stay above rounding, which is what bounds the steps in float64."""
+    vals, size, total = [np.zeros(2)], 2, 0.0
+    t = (total - 1) / size
+    while True:
+        c = max(1, round(f / (1 - f) * size))
+        t_new = t - c * delta / size
+        g = t_new - delta
+        if not g > -1:
+            return np.concatenate(vals)
+        vals.append(np.full(c, g))
+        size, total, t = size + c, total + c * g, t_new
+        delta *= size / c * 1.05

@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from reference import sparsemax_ref
-from test_scripts import load_script
 
 import sparsetools
 
 from harness import bench
+from helpers import load_script
+from reference import sparsemax_ref
 
 # the harness, end to end: the slow tier
 pytestmark = pytest.mark.slow
@@ -62,7 +62,7 @@ def test_numpy_reference(regime):
 
 
 def test_michelot_steps_count_the_kernel_passes():
-    from test_sparsemax import michelot_steps_of, slow_michelot_row
+    from reference import michelot_steps_of, slow_michelot_row
 
     z = np.concatenate([bench.make_rows((4, 300), r, seed=2) for r in bench.ALL_REGIMES])
     assert_array_equal(bench.michelot_steps(z), [michelot_steps_of(r) for r in z])

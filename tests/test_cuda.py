@@ -283,12 +283,9 @@ def test_cuda_array_interface_inputs_are_used_in_place():
 
 @pytest.mark.slow
 def test_bench_gpu_checks_and_times_every_operation(capsys, tmp_path):
-    import importlib.util
+    from helpers import load_script
 
-    path = Path(__file__).resolve().parent.parent / "scripts" / "bench_gpu.py"
-    spec = importlib.util.spec_from_file_location("bench_gpu", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("bench_gpu")
     (rec,) = mod.main(["--shapes", "3x8", "--repeat", "1", "--warmup", "0", "--no-torch",
                        "--json", str(tmp_path / "gpu.json")])
     assert {"copy_ms", "forward_ms", "vjp_ms", "loss_grad_ms", "err_forward", "err_vjp", "err_loss"} <= set(rec)

@@ -6,10 +6,11 @@ import re
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from reference import sparsemax_ref
 
 import sparsetools
 from sparsetools import sparsemax, sparsemax_jacobian, sparsemax_jvp, sparsemax_vjp
+
+from reference import sparsemax_ref
 
 
 def _generic_z(rng, shape):

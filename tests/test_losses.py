@@ -7,7 +7,6 @@ import re
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from reference import sparsemax_ref
 from scipy.special import log_softmax
 
 from sparsetools import (
@@ -20,6 +19,8 @@ from sparsetools import (
     sparsemax_loss_and_grad,
     sparsemax_loss_grad,
 )
+
+from reference import sparsemax_ref
 
 LOSSES = {
     "sparsemax": (sparsemax_loss, sparsemax_loss_grad, sparsemax_loss_and_grad),

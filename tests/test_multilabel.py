@@ -3,7 +3,6 @@ the generator's statistics, the objectives' gradients, training, the metrics and
 rules, cross-validation, the simulation end to end and the ARFF path."""
 
 import csv
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ from scipy.special import expit
 
 import sparsetools
 
+import helpers
 from harness import multilabel as ml
 
 # the harness, end to end: the slow tier
@@ -22,10 +22,7 @@ TINY = (120, 40, 80)  # train, dev, test documents in the fast tests
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("multilabel_simulation", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return helpers.load_script("multilabel_simulation")
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
 
 from sparsetools import plotting, sparsemax  # noqa: E402
 
+from helpers import load_script  # noqa: E402
+
 FIGURES_DIR = Path(__file__).resolve().parent.parent / "figures"
 
 
@@ -113,13 +115,7 @@ def test_unknown_figure_and_format(tmp_path):
 
 
 def _script():
-    import importlib.util
-
-    path = Path(__file__).resolve().parent.parent / "scripts" / "make_figures.py"
-    spec = importlib.util.spec_from_file_location("make_figures", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("make_figures")
 
 
 @pytest.mark.slow

@@ -7,9 +7,10 @@ import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
-from reference import result_dtype, sparsemax_ref, tol
 
 from sparsetools import METHODS, sparsemax, sparsemax_threshold
+
+from reference import result_dtype, sparsemax_ref, tol
 
 ALL_METHODS = METHODS + ("auto",)
 methods = st.sampled_from(ALL_METHODS)

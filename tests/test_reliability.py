@@ -8,8 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -19,23 +17,9 @@ from numpy.testing import assert_array_equal
 import sparsetools
 from sparsetools import _contract, _parallel
 
+from helpers import load_script, ok, run_python
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_python(code, env=None, timeout=240, args=()):
-    """Run ``code`` in a fresh interpreter; returns the CompletedProcess (never hangs)."""
-    full = dict(os.environ, **(env or {}))
-    for k, v in list(full.items()):
-        if v is None:
-            del full[k]
-    # not from the source tree's folder: ``-c`` puts the working folder first on sys.path
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], env=full,
-                          capture_output=True, text=True, timeout=timeout, cwd=tempfile.gettempdir())
-
-
-def ok(proc):
-    assert proc.returncode == 0, f"rc {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-    return proc.stdout
 
 
 # ---------------------------------------------------------------------------------------
@@ -535,8 +519,6 @@ def test_without_a_gpu_the_error_names_the_simulator():
 
 
 def _script():
-    from test_scripts import load_script
-
     return load_script("compare_algorithms")
 
 
@@ -612,8 +594,6 @@ BAD_OPTIONS = [
 
 @pytest.mark.parametrize("name, argv", BAD_OPTIONS, ids=[f"{n} {' '.join(a)}" for n, a in BAD_OPTIONS])
 def test_the_scripts_reject_bad_options_at_once(name, argv, capsys):
-    from test_scripts import load_script
-
     with pytest.raises(SystemExit) as e:
         load_script(name).main(argv)
     assert e.value.code == 2  # argparse's usage error, not a traceback after the work

@@ -1,23 +1,12 @@
 """The scripts are thin shells over importable code: run that code on small inputs."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import sparsetools
 
 from harness import bench
-
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from helpers import load_script
 
 
 def test_demo_prints_the_seed_example_with_every_method(capsys):

@@ -7,10 +7,19 @@ import itertools
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from reference import result_dtype, sparsemax_qp, sparsemax_ref, sparsemax_row_ref, tol
 
 import sparsetools
 from sparsetools import METHODS, sparsemax, sparsemax_threshold
+
+from reference import (
+    michelot_steps_of,
+    result_dtype,
+    slow_michelot_row,
+    sparsemax_qp,
+    sparsemax_ref,
+    sparsemax_row_ref,
+    tol,
+)
 
 ALL_METHODS = METHODS + ("auto",)
 FLOATS = (np.float64, np.float32, np.float16)
@@ -708,39 +717,6 @@ def test_literature_methods_on_their_worst_rows(method):
     assert_array_equal(k, n)
     geometric = -(1.0 - 0.5 ** np.arange(60.0))[None, :]
     check_against_reference(geometric, method=method)
-
-
-def michelot_steps_of(z):
-    """How many Michelot steps a row needs after presolve's (plain NumPy)."""
-    y = np.asarray(z, np.float64)
-    y = y - y.max()
-    y = y[y >= -1]
-    steps = 0
-    while True:
-        t = (y.sum() - 1) / y.size
-        keep = y > t
-        if keep.all():
-            return steps
-        y = y[keep]
-        steps += 1
-
-
-def slow_michelot_row(f=0.3, delta=1e-14):
-    """A row on which each Michelot step drops only a fraction ``f`` of its set: two
-    entries at 0 (the support), then groups of tied entries built backwards from the last
-    step, each just below the threshold of the step that drops it. The gaps must grow by
-    about 1/f per step to stay above rounding, which is what bounds the steps in float64."""
-    vals, size, total = [np.zeros(2)], 2, 0.0
-    t = (total - 1) / size
-    while True:
-        c = max(1, round(f / (1 - f) * size))
-        t_new = t - c * delta / size
-        g = t_new - delta
-        if not g > -1:
-            return np.concatenate(vals)
-        vals.append(np.full(c, g))
-        size, total, t = size + c, total + c * g, t_new
-        delta *= size / c * 1.05
 
 
 def test_auto_is_michelot_when_michelot_converges(rng):
