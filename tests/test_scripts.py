@@ -1,5 +1,8 @@
 """The scripts are thin shells over importable code: run that code on small inputs."""
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -110,3 +113,15 @@ def test_output_hashes_tell_a_change_of_any_result(tmp_path, monkeypatch, capsys
         script.main(["--compare", str(first)])
     out = capsys.readouterr().out
     assert e.value.code == 1 and "differs: " in out and f" of {len(hashes)} cases differ" in out
+
+
+@pytest.mark.slow
+def test_bench_ab_times_two_versions_side_by_side(monkeypatch, capsys):
+    script = load_script("bench_ab")
+    monkeypatch.setattr(script, "SHAPES", ((4, 8),))
+    rows = script.main(["--old", str(Path(sparsetools.__file__).parent), "--repeat", "1", "--dtype", "float64",
+                        "--small"])
+    assert {r["function"] for r in rows} == {"sparsemax", "loss+grad labels", "loss+grad dist", "vjp", "softmax"}
+    assert len(rows) == 2 * 5 and all(r["ratio"] > 0 for r in rows)
+    assert "new / old over 10 cells" in capsys.readouterr().out
+    assert sys.modules["sparsetools_old"].__file__ != sparsetools.__file__
