@@ -22,14 +22,12 @@ def softmax(z, axis=-1, *, out=None):
     >>> sparsetools.softmax(np.array([0.0, np.log(3.0), -np.inf]))
     array([0.25, 0.75, 0.  ])
     """
-    rows = Rows(z, axis)
-    if out is not None:
-        rows.check_out(out)
+    rows = Rows(z, axis, out=out)
     res = np.empty_like(rows.z2d)
     status = np.empty(res.shape[0], np.int8)
     _batched.softmax_rows(rows.z2d, res, status)
     rows.raise_for_status(status)
-    return rows.deliver(res, out)
+    return rows.deliver(res)
 
 
 def _params(gamma, beta, alpha):
@@ -95,14 +93,12 @@ def softmax_sigmoid(z, gamma=1.0, beta=1.0, alpha=0.0, relu=False, axis=-1, *, o
     array([0.5, 0.5])
     """
     g, b, a = _params(gamma, beta, alpha)
-    rows = Rows(z, axis)
-    if out is not None:
-        rows.check_out(out)
+    rows = Rows(z, axis, out=out)
     res = np.empty_like(rows.z2d)
     status = np.empty(res.shape[0], np.int8)
     _batched.softmax_sigmoid_rows(rows.z2d, rows.z2d, res, status, g, b, a, bool(relu), False)
     rows.raise_for_status(status)
-    return rows.deliver(res, out)
+    return rows.deliver(res)
 
 
 def softmax_sigmoid_vjp(z, g, gamma=1.0, beta=1.0, alpha=0.0, relu=False, axis=-1, *, out=None):
@@ -120,14 +116,12 @@ def softmax_sigmoid_vjp(z, g, gamma=1.0, beta=1.0, alpha=0.0, relu=False, axis=-
     array([0., 0.])
     """
     gm, b, a = _params(gamma, beta, alpha)
-    zrows, grows = pair(z, g, axis, ("z", "g"))
-    if out is not None:
-        zrows.check_out(out)
+    zrows, grows = pair(z, g, axis, ("z", "g"), out=out)
     res = np.empty_like(zrows.z2d)
     status = np.empty(res.shape[0], np.int8)
     _batched.softmax_sigmoid_rows(zrows.z2d, grows.z2d, res, status, gm, b, a, bool(relu), True)
     zrows.raise_for_status(status, other="g")
-    return zrows.deliver(res, out)
+    return zrows.deliver(res)
 
 
 def softmax_sigmoid_jacobian(z, gamma=1.0, beta=1.0, alpha=0.0, relu=False, axis=-1):
@@ -145,8 +139,7 @@ def softmax_sigmoid_jacobian(z, gamma=1.0, beta=1.0, alpha=0.0, relu=False, axis
     status = np.empty(R, np.int8)
     _batched.softmax_sigmoid_jacobian_rows(rows.z2d, J, status, gm, b, a)
     rows.raise_for_status(status)
-    J = J.reshape(rows.batch_shape + (n, n))
-    return J if J.dtype == rows.dtype else J.astype(rows.dtype)
+    return rows.deliver_matrices(J)
 
 
 softmax_sigmoid.__doc__ = softmax_sigmoid.__doc__.replace("{note}", _NOTE.strip("\n"))

@@ -22,17 +22,22 @@ class Rows:
 
     ``z2d`` is a C-contiguous (rows, n) array in the compute dtype (a view of the input
     when no conversion is needed, else one copy); ``batch_shape`` is the input's shape
-    without ``axis``; ``dtype`` is the dtype results are returned in.
+    without ``axis``; ``dtype`` is the dtype results are returned in. ``out``, the array
+    the result goes to (or None), is checked here, before any work, so that no public
+    function has to remember to; :meth:`deliver` writes into it.
     """
 
-    __slots__ = ("z2d", "shape", "axis", "batch_shape", "dtype", "name", "masked")
+    __slots__ = ("z2d", "shape", "axis", "batch_shape", "dtype", "name", "masked", "out")
 
-    def __init__(self, z, axis, name="z", dtypes=None):
+    def __init__(self, z, axis, name="z", dtypes=None, out=None):
         arr, mask = as_array(z, name)
         compute, self.dtype = _dtypes(arr.dtype, name) if dtypes is None else dtypes
         self.name = name
         self.shape = arr.shape
         self.axis, n, self.batch_shape = rows_shape(arr.shape, axis, name)
+        self.out = out
+        if out is not None:
+            self.check_out(out)
         self.masked = mask is not None
         if self.masked:  # a masked score is -inf: probability 0, outside the support
             arr = arr.astype(compute)
@@ -97,14 +102,21 @@ class Rows:
         if not out.flags.writeable:
             raise ValueError("out is read-only")
 
-    def deliver(self, res2d, out):
+    def deliver(self, res2d):
         """Return the (rows, n) result ``res2d`` in the input's shape, or copy it into
-        ``out`` (already checked by ``check_out``) and return ``out``."""
+        ``out`` (checked when the rows were made) and return ``out``."""
         res = self.unflatten(res2d)
-        if out is None:
+        if self.out is None:
             return res
-        np.copyto(out, res, casting="same_kind")
-        return out
+        np.copyto(self.out, res, casting="same_kind")
+        return self.out
+
+    def deliver_matrices(self, res3d):
+        """A (rows, n, n) result (a Jacobian per row) as ``batch_shape + (n, n)`` in the
+        result dtype: the two trailing axes are (output entry i, input entry j), whatever
+        the rows' axis was."""
+        a = res3d.reshape(self.batch_shape + res3d.shape[1:])
+        return a if a.dtype == self.dtype else a.astype(self.dtype)
 
     def rows_of(self, out):
         """``out`` as a (rows, n) C-contiguous view in the compute dtype, or None when it
@@ -117,10 +129,10 @@ class Rows:
         return view.reshape(self.z2d.shape)
 
 
-def pair(a, b, axis, names):
+def pair(a, b, axis, names, out=None):
     """Two inputs of the same shape (``p`` and ``v``, ``z`` and ``g``) as ``Rows`` in one
     compute dtype: the promotion of their own compute dtypes; results are returned in the
-    promotion of their result dtypes."""
+    promotion of their result dtypes, into ``out`` (the first one's) if given."""
     masked_a = a
     (a, mask), b = as_array(a, names[0]), as_array(b, names[1])[0]
     ca, ra = _dtypes(a.dtype, names[0])
@@ -130,7 +142,7 @@ def pair(a, b, axis, names):
             f"{names[1]} has shape {b.shape}; it must have the shape of {names[0]}, {a.shape}"
         )
     dtypes = (np.promote_types(ca, cb), np.promote_types(ra, rb))
-    first = Rows(a if mask is None else masked_a, axis, names[0], dtypes)
+    first = Rows(a if mask is None else masked_a, axis, names[0], dtypes, out=out)
     return first, Rows(b, axis, names[1], dtypes)
 
 

@@ -66,20 +66,13 @@ def sparsemax(z, axis=-1, *, method="auto", out=None):
     >>> sparsetools.sparsemax(np.array([1.76405235, 0.40015721, 0.97873798, 2.2408932, 1.86755799]))
     array([0.1398845 , 0.        , 0.        , 0.61672535, 0.24339014])
     """
-    rows = Rows(z, axis)
-    if out is None:
-        res = np.empty_like(rows.z2d)
-        status = _run_rows(rows, method, res)[3]
-        rows.raise_for_status(status)
-        return rows.unflatten(res)
-    rows.check_out(out)
-    out2d = rows.rows_of(out)
+    rows = Rows(z, axis, out=out)
+    out2d = None if out is None else rows.rows_of(out)
     if out2d is None:
         res = np.empty_like(rows.z2d)
         status = _run_rows(rows, method, res)[3]
         rows.raise_for_status(status)
-        np.copyto(out, rows.unflatten(res), casting="same_kind")
-        return out
+        return rows.deliver(res)
     # out is a (rows, n) view: find every threshold first, check, then write
     shift, thresh, _, status = _run_rows(rows, method)
     rows.raise_for_status(status)

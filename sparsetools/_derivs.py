@@ -52,19 +52,16 @@ def sparsemax_jacobian(z, axis=-1, *, method="auto"):
     R, n = p2d.shape
     J = np.empty((R, n, n), p2d.dtype)
     _batched.jacobian_rows(p2d, J, status)
-    J = J.reshape(rows.batch_shape + (n, n))
-    return J if J.dtype == rows.dtype else J.astype(rows.dtype)
+    return rows.deliver_matrices(J)
 
 
 def _product(p, v, axis, out, vname):
-    prow, vrow = pair(p, v, axis, ("p", vname))
-    if out is not None:
-        prow.check_out(out)
+    prow, vrow = pair(p, v, axis, ("p", vname), out=out)
     res = np.empty_like(prow.z2d)
     status = np.empty(res.shape[0], np.int8)
     _batched.jvp_rows(prow.z2d, vrow.z2d, res, status)
     prow.raise_for_status(status, other=vname)
-    return prow.deliver(res, out)
+    return prow.deliver(res)
 
 
 def sparsemax_jvp(p, v, axis=-1, *, out=None):

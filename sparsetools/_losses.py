@@ -14,10 +14,8 @@ from ._registry import method_code
 
 def _run(kind, z, target, axis, method, write_grad, out=None):
     """Loss (batch shape) and, when ``write_grad``, gradient (z's shape) of one loss."""
-    rows = Rows(z, axis)
+    rows = Rows(z, axis, out=out)
     tgt = Target(target, rows)
-    if out is not None:
-        rows.check_out(out)
     z2d = rows.z2d
     R = z2d.shape[0]
     loss = np.empty(R, np.float64)
@@ -39,7 +37,7 @@ def _run(kind, z, target, axis, method, write_grad, out=None):
     loss = rows.batch(loss, rows.dtype)
     if not write_grad:
         return loss, None
-    return loss, rows.deliver(grad, out)
+    return loss, rows.deliver(grad)
 
 
 _TARGET_DOC = """

@@ -129,6 +129,7 @@ class _DeviceRows(Rows):
         self.name = name
         self.dtype = dt
         self.masked = False
+        self.out = None  # a device out= is checked by _check_device_out
         self.shape = tuple(darr.shape)
         self.axis, n, self.batch_shape = rows_shape(self.shape, axis, name)
         if not darr.is_c_contiguous():
@@ -145,12 +146,14 @@ class _DeviceRows(Rows):
         return self._n
 
 
-def _prepare(z, axis, name, stream, cuda):
-    """(rows, device (A, n, B) view, on_device)."""
+def _prepare(z, axis, name, stream, cuda, out=None):
+    """(rows, device (A, n, B) view, on_device); ``out`` is checked for either kind."""
     if _is_device(z):
         rows = _DeviceRows(_as_device(z, cuda), axis, name)
+        if out is not None:
+            _check_device_out(rows, out, cuda)
         return rows, rows.view, True
-    rows = Rows(z, axis, name)
+    rows = Rows(z, axis, name, out=out)
     return rows, cuda.to_device(rows.z2d.reshape(-1, rows.n, 1), stream=stream), False
 
 
@@ -199,7 +202,7 @@ def _deliver(rows, res, on_device, out, stream, cuda):
         return out
     host = res.copy_to_host(stream=stream)
     stream.synchronize()
-    return rows.deliver(host.reshape(-1, rows.n), out)
+    return rows.deliver(host.reshape(-1, rows.n))
 
 
 def _launch_rows(rows):
@@ -211,9 +214,7 @@ def _forward(z, axis, method, out, stream, write):
 
     cuda = _cuda()
     stream = _stream(stream, cuda)
-    rows, view, on_device = _prepare(z, axis, "z", stream, cuda)
-    if out is not None:
-        _check_device_out(rows, out, cuda) if on_device else rows.check_out(out)
+    rows, view, on_device = _prepare(z, axis, "z", stream, cuda, out)
     m = _method(method, rows.n)
     R = _launch_rows(rows)
     T = threads_for(rows.n)
@@ -292,9 +293,7 @@ def sparsemax_jvp(p, v, axis=-1, *, out=None, stream=None):
             _check_device_out(rp, out, cuda)
         vp, vv, on_device = rp.view, rv.view, True
     else:
-        rp, rv = pair(p, v, axis, ("p", "v"))
-        if out is not None:
-            rp.check_out(out)
+        rp, rv = pair(p, v, axis, ("p", "v"), out=out)
         vp = cuda.to_device(rp.z2d.reshape(-1, rp.n, 1), stream=stream)
         vv = cuda.to_device(rv.z2d.reshape(-1, rv.n, 1), stream=stream)
         on_device = False
@@ -320,14 +319,12 @@ def _loss(z, target, axis, method, out, stream, write):
     stream = _stream(stream, cuda)
     if _method(method, 0) != "bisect":
         raise ValueError("the GPU loss has one kernel, bisect: use method='auto' or 'bisect'")
-    rows, view, on_device = _prepare(z, axis, "z", stream, cuda)
+    rows, view, on_device = _prepare(z, axis, "z", stream, cuda, out)
     R = _launch_rows(rows)
     if on_device:
         if not _is_device(target):
             raise TypeError("target must be a device array when z is one")
         dt = _as_device(target, cuda)
-        if write and out is not None:
-            _check_device_out(rows, out, cuda)
         if tuple(dt.shape) == rows.batch_shape:
             kind = np.dtype(dt.dtype)
             if kind.kind not in "iu":
@@ -356,8 +353,6 @@ def _loss(z, target, axis, method, out, stream, write):
         host_target = None
     else:
         host_target = Target(target, rows)
-        if out is not None:
-            rows.check_out(out)
         if host_target.labels is not None:
             labels = cuda.to_device(host_target.labels, stream=stream)
             q = cuda.device_array((1, 1, 1), dtype=view.dtype, stream=stream)
