@@ -144,9 +144,8 @@ class Driver:
                 lock.release()
 
 
-def driver(fn):
-    """Decorator: ``fn`` as a :class:`Driver` (parallel and serial)."""
-    return Driver(fn)
+#: Decorator: a driver function as a :class:`Driver` (parallel and serial).
+driver = Driver
 
 
 _specialized = {}

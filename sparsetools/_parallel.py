@@ -41,13 +41,6 @@ _region = threading.Lock()  # held while a workqueue parallel region runs
 _init = threading.Lock()
 
 
-def layer():
-    """The name of Numba's threading layer in this process (``"tbb"``, ``"omp"`` or
-    ``"workqueue"``), starting it if it has not started yet."""
-    num_threads()
-    return numba.threading_layer()
-
-
 def num_threads():
     """Numba's thread count for the calling thread (starts the layer on first use)."""
     global _started, _workqueue, _plain, _raw_num_threads
