@@ -16,8 +16,9 @@ import numba
 import numpy as np
 
 from sparsetools._jit import specialize
-from sparsetools._registry import METHODS, row_tau
+from sparsetools._registry import row_tau
 from sparsetools.kernels.common import apply_row, gather, presolve
+from sparsetools.maps import MAPS
 
 import _cli  # scripts/_cli.py: the shared argument checks
 from harness.bench import REGIMES, SHAPES, make_rows
@@ -63,9 +64,10 @@ def main(argv=None):
                     help="a shape to time instead of the benchmark's (repeatable), e.g. 64x128")
     args = ap.parse_args(argv)
     shapes = args.shape or SHAPES
+    methods = MAPS["sparsemax"].methods
     print("ns per entry, one thread; each stage is the difference of two cumulative timings\n")
-    print("| regime | shape | copy | gather | presolve | " + " | ".join(f"{m} | +write" for m in METHODS) + " |")
-    print("|" + "---|" * (5 + 2 * len(METHODS)))
+    print("| regime | shape | copy | gather | presolve | " + " | ".join(f"{m} | +write" for m in methods) + " |")
+    print("|" + "---|" * (5 + 2 * len(methods)))
     for regime in REGIMES:
         for shape in shapes:
             z = make_rows(shape, regime)
@@ -77,12 +79,13 @@ def main(argv=None):
                 return _best(lambda: entry(z, out, upto, code), args.repeat)
 
             copy = _best(lambda: np.copyto(out, z), args.repeat)
-            g = stage(0, 0)
-            p = stage(1, 0)
+            first = next(iter(methods.values())).code
+            g = stage(0, first)
+            p = stage(1, first)
             cells = [copy * per, g * per, (p - g) * per]
-            for code in range(len(METHODS)):
-                t2 = stage(2, code)
-                t3 = stage(3, code)
+            for entry in methods.values():
+                t2 = stage(2, entry.code)
+                t3 = stage(3, entry.code)
                 cells += [(t2 - p) * per, (t3 - t2) * per]
             print(f"| {regime} | {shape[0]}x{shape[1]} | " + " | ".join(f"{c:.2f}" for c in cells) + " |",
                   flush=True)

@@ -12,10 +12,11 @@ from ._losses import (
     sparsemax_loss_and_grad,
     sparsemax_loss_grad,
 )
-from ._registry import METHODS
+from ._registry import register_method
 
 __all__ = [
     "METHODS",
+    "register_method",
     "softmax",
     "softmax_loss",
     "softmax_loss_and_grad",
@@ -40,6 +41,10 @@ _LAZY = ("cuda", "plotting")
 
 
 def __getattr__(name):
+    if name == "METHODS":  # read from the registry, so registered methods are listed
+        from .maps import MAPS
+
+        return MAPS["sparsemax"].names
     if name in _LAZY:
         import importlib
 

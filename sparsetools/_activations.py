@@ -23,10 +23,7 @@ def softmax(z, axis=-1, *, out=None):
     array([0.25, 0.75, 0.  ])
     """
     rows = Rows(z, axis, out=out)
-    res = np.empty_like(rows.z2d)
-    status = np.empty(res.shape[0], np.int8)
-    _batched.softmax_rows(rows.z2d, res, status)
-    rows.raise_for_status(status)
+    (res,) = rows.run(_batched.softmax_rows, (rows.z2d,), ("rows",))
     return rows.deliver(res)
 
 
@@ -94,10 +91,8 @@ def softmax_sigmoid(z, gamma=1.0, beta=1.0, alpha=0.0, relu=False, axis=-1, *, o
     """
     g, b, a = _params(gamma, beta, alpha)
     rows = Rows(z, axis, out=out)
-    res = np.empty_like(rows.z2d)
-    status = np.empty(res.shape[0], np.int8)
-    _batched.softmax_sigmoid_rows(rows.z2d, rows.z2d, res, status, g, b, a, bool(relu), False)
-    rows.raise_for_status(status)
+    (res,) = rows.run(_batched.softmax_sigmoid_rows, (rows.z2d, rows.z2d), ("rows",),
+                      (g, b, a, bool(relu), False))
     return rows.deliver(res)
 
 
@@ -117,10 +112,8 @@ def softmax_sigmoid_vjp(z, g, gamma=1.0, beta=1.0, alpha=0.0, relu=False, axis=-
     """
     gm, b, a = _params(gamma, beta, alpha)
     zrows, grows = pair(z, g, axis, ("z", "g"), out=out)
-    res = np.empty_like(zrows.z2d)
-    status = np.empty(res.shape[0], np.int8)
-    _batched.softmax_sigmoid_rows(zrows.z2d, grows.z2d, res, status, gm, b, a, bool(relu), True)
-    zrows.raise_for_status(status, other="g")
+    (res,) = zrows.run(_batched.softmax_sigmoid_rows, (zrows.z2d, grows.z2d), ("rows",),
+                       (gm, b, a, bool(relu), True), other="g")
     return zrows.deliver(res)
 
 
@@ -134,11 +127,7 @@ def softmax_sigmoid_jacobian(z, gamma=1.0, beta=1.0, alpha=0.0, relu=False, axis
     """
     gm, b, a = _params(gamma, beta, alpha)
     rows = Rows(z, axis)
-    R, n = rows.z2d.shape
-    J = np.empty((R, n, n), rows.z2d.dtype)
-    status = np.empty(R, np.int8)
-    _batched.softmax_sigmoid_jacobian_rows(rows.z2d, J, status, gm, b, a)
-    rows.raise_for_status(status)
+    (J,) = rows.run(_batched.softmax_sigmoid_jacobian_rows, (rows.z2d,), ("matrices",), (gm, b, a))
     return rows.deliver_matrices(J)
 
 

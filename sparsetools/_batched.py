@@ -1,69 +1,96 @@
 """Drivers: run a row kernel over every row of a (rows, n) array.
 
 Each is a ``_jit.Driver``, compiled parallel and serial; it is called without its first
-argument, ``nchunks``: the rows are split into that many contiguous chunks (a few per
-thread, decided in Python because ``numba.get_num_threads`` inside a kernel defeats the
-on-disk cache), each allocating its float64 scratch row once. The drivers that run a
-sparsemax method take its registry position as a compile-time literal
-(``driver(..., literal=code)``), so only the called (driver, method, dtype) is compiled.
+argument, ``nchunks``: the rows are split into that many contiguous chunks (``chunk``; a
+few per thread, decided in Python because ``numba.get_num_threads`` inside a kernel
+defeats the on-disk cache), each allocating its float64 scratch rows once. Every driver's
+arguments are its inputs, its outputs, the per-row ``status`` (``kernels.common`` codes),
+its parameters, and for the maps' drivers the registry code of the map and method, a
+compile-time literal (``driver(..., literal=code)``): the drivers are written once for
+every map, and only the called (driver, code, dtype) is compiled.
 """
 
 import numpy as np
 from numba import prange
+from numba.extending import overload
 
-from ._jit import driver
-from ._registry import row_tau
-from .kernels.common import BAD_LABEL, OK, TARGET_SUM, apply_row, gather, presolve
+from ._jit import CACHE, driver, jit
+from ._registry import (
+    row_apply,
+    row_gather,
+    row_jacobian,
+    row_jvp,
+    row_loss_dist,
+    row_loss_label,
+    row_presolve,
+    row_tau,
+)
+from .kernels.common import BAD_LABEL, OK, TARGET_SUM
 from .kernels.derivs import (
     accurate_sum,
     divide_row,
     exp_shifted_row,
-    jacobian_row,
-    jvp_row,
     nonfinite_status,
     row_max,
     sigmoid_and_slope,
     softmax_loss_dist_terms,
-    sparsemax_loss_dist_row,
-    sparsemax_loss_label_row,
 )
+from .kernels.scalar import cpu as _status
+
+
+@jit(inline=True)
+def chunk(c, nchunks, rows):
+    """The rows ``range(lo, hi)`` of chunk ``c`` of ``nchunks`` (contiguous, balanced)."""
+    return c * rows // nchunks, (c + 1) * rows // nchunks
+
+
+@jit(inline=True)
+def forward_row(row, buf, tmp, code):
+    """``(M, t, k, status)`` of one row with the map and method of ``code``: the candidate
+    pass, the first step, and the method only where that step has not settled the row.
+    ``buf`` and ``tmp`` are float64 scratch rows."""
+    M, m, st = row_gather(row, buf, code)
+    if st != OK:
+        return M, 0.0, 0, st
+    t, k, done = row_presolve(buf, m, code)
+    if not done:
+        t, k = row_tau(buf, k, tmp, code)
+    return M, t, k, OK
 
 
 @driver
-def sparsemax_rows(nchunks, z, out, shift, thresh, support, status, write, method):
+def forward_rows(nchunks, z, out, shift, thresh, support, status, write, code):
     """For each row r of ``z``: ``shift[r] = max(z[r])``, ``thresh[r] = tau - max``,
-    ``support[r] = k`` and ``status[r]`` (``kernels.common`` codes); when ``write`` is
-    true also ``out[r] = sparsemax(z[r])``, fused with the row's own pass so the row is
-    still in cache. Rows with a bad status are left unwritten."""
+    ``support[r] = k`` and ``status[r]``; when ``write`` is true also ``out[r]``, the map's
+    output, fused with the row's own pass so the row is still in cache. Rows with a bad
+    status are left unwritten."""
     rows, n = z.shape
     nchunks = min(nchunks, rows)
     for c in prange(nchunks):
         buf = np.empty(n, np.float64)
         tmp = np.empty(n, np.float64)
-        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
-            row = z[r]
-            M, m, st = gather(row, buf)
+        lo, hi = chunk(c, nchunks, rows)
+        for r in range(lo, hi):
+            M, t, k, st = forward_row(z[r], buf, tmp, code)
             status[r] = st
             if st != OK:
                 continue
-            t, k, done = presolve(buf, m)
-            if not done:
-                t, k = row_tau(buf, k, tmp, method)
             shift[r] = M
             thresh[r] = t
             support[r] = k
             if write:
-                apply_row(row, M, t, out[r])
+                row_apply(z[r], M, t, out[r], code)
 
 
 @driver
-def apply_rows(nchunks, z, shift, thresh, out):
-    """``out[r] = max((z[r] - shift[r]) - thresh[r], 0)`` for every row."""
+def apply_rows(nchunks, z, shift, thresh, out, code):
+    """``out[r]``: the map's output of ``z[r]`` at the threshold ``shift[r] + thresh[r]``."""
     rows = z.shape[0]
     nchunks = min(nchunks, rows)
     for c in prange(nchunks):
-        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
-            apply_row(z[r], shift[r], thresh[r], out[r])
+        lo, hi = chunk(c, nchunks, rows)
+        for r in range(lo, hi):
+            row_apply(z[r], shift[r], thresh[r], out[r], code)
 
 
 # ---------------------------------------------------------------------------------------
@@ -72,80 +99,88 @@ def apply_rows(nchunks, z, shift, thresh, out):
 
 
 @driver
-def jvp_rows(nchunks, p, v, out, status):
-    """``out[r] = J(p[r]) v[r]`` for every row; ``status[r]`` as in ``kernels.common``."""
+def jvp_rows(nchunks, p, v, out, status, code):
+    """``out[r] = J(p[r]) v[r]`` for every row, J the map's Jacobian at the output p."""
     rows = p.shape[0]
     nchunks = min(nchunks, rows)
     for c in prange(nchunks):
-        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
-            status[r] = jvp_row(p[r], v[r], out[r])
+        lo, hi = chunk(c, nchunks, rows)
+        for r in range(lo, hi):
+            status[r] = row_jvp(p[r], v[r], out[r], code)
 
 
 @driver
-def jacobian_rows(nchunks, p, out, status):
-    """``out[r] = J(p[r])``, the dense (n, n) Jacobian of sparsemax at a point whose
-    output is ``p[r]``."""
+def jacobian_rows(nchunks, p, out, status, code):
+    """``out[r] = J(p[r])``, the map's dense (n, n) Jacobian at a point whose output is
+    ``p[r]``."""
     rows = p.shape[0]
     nchunks = min(nchunks, rows)
     for c in prange(nchunks):
-        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
-            status[r] = jacobian_row(p[r], out[r])
+        lo, hi = chunk(c, nchunks, rows)
+        for r in range(lo, hi):
+            status[r] = row_jacobian(p[r], out[r], code)
+
+
+def target_loss(row, M, t, target, r, qtol, g, code):
+    """``(loss, status)`` of row ``r`` against ``target``, the gradient into ``g``: integer
+    labels (one per row, int64) or target distributions (rows like z's), told apart by
+    the target's dimension at compile time."""
+    if target.ndim == 1:
+        return _label_loss(row, M, t, target[r], g, code)
+    return _dist_loss(row, M, t, target[r], qtol, g, code)
+
+
+def _label_loss(row, M, t, lab, g, code):
+    if lab < 0 or lab >= row.shape[0]:
+        return 0.0, BAD_LABEL
+    return row_loss_label(row, M, t, lab, g, code), OK
+
+
+def _dist_loss(row, M, t, q, qtol, g, code):
+    L, qsum, st = row_loss_dist(row, M, t, q, g, code)
+    return L, sum_status(st, qsum, q, qtol)
+
+
+@jit(inline=True)
+def sum_status(st, qsum, q, qtol):
+    """TARGET_SUM for a target row that passed its entry checks (``st`` OK) but whose sum
+    is off 1 by more than ``qtol``, by its running sum ``qsum`` and by its accurate sum."""
+    if st == OK and _status.sum_is_off(qsum, qtol) and _status.sum_is_off(accurate_sum(q), qtol):
+        return TARGET_SUM
+    return st
+
+
+@overload(target_loss, jit_options=dict(cache=CACHE))
+def _target_loss(row, M, t, target, r, qtol, g, code):
+    if target.ndim == 1:
+        return lambda row, M, t, target, r, qtol, g, code: _label_loss_jit(row, M, t, target[r], g, code)
+    return lambda row, M, t, target, r, qtol, g, code: _dist_loss_jit(row, M, t, target[r], qtol, g, code)
+
+
+_label_loss_jit = jit(inline=True)(_label_loss)
+_dist_loss_jit = jit(inline=True)(_dist_loss)
 
 
 @driver
-def sparsemax_loss_label_rows(nchunks, z, labels, loss, grad, status, write_grad, method):
-    """Sparsemax loss of every row for the gold class ``labels[r]``, fused with the forward
-    pass; the gradient p - e_label goes to ``grad[r]`` when ``write_grad``."""
+def loss_rows(nchunks, z, target, qtol, loss, grad, status, write_grad, code):
+    """The map's loss of every row against ``target`` (labels ``target[r]`` in [0, n), or
+    distributions checked: entries finite and >= 0, sum within ``qtol`` of 1), fused with
+    the forward pass; the gradient goes to ``grad[r]`` when ``write_grad``."""
     rows, n = z.shape
     nchunks = min(nchunks, rows)
     for c in prange(nchunks):
         buf = np.empty(n, np.float64)
         tmp = np.empty(n, np.float64)
-        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
-            row = z[r]
-            lab = labels[r]
-            M, m, st = gather(row, buf)
-            if st == OK and (lab < 0 or lab >= n):
-                st = BAD_LABEL
+        lo, hi = chunk(c, nchunks, rows)
+        for r in range(lo, hi):
+            M, t, k, st = forward_row(z[r], buf, tmp, code)
+            if st == OK:
+                if write_grad:
+                    L, st = target_loss(z[r], M, t, target, r, qtol, grad[r], code)
+                else:
+                    L, st = target_loss(z[r], M, t, target, r, qtol, tmp, code)
+                loss[r] = L
             status[r] = st
-            if st != OK:
-                continue
-            t, k, done = presolve(buf, m)
-            if not done:
-                t, k = row_tau(buf, k, tmp, method)
-            if write_grad:
-                loss[r] = sparsemax_loss_label_row(row, M, t, lab, grad[r])
-            else:
-                loss[r] = sparsemax_loss_label_row(row, M, t, lab, tmp)
-
-
-@driver
-def sparsemax_loss_dist_rows(nchunks, z, q, qtol, loss, grad, status, write_grad, method):
-    """Sparsemax loss of every row for the target distribution ``q[r]`` (checked: entries
-    finite and >= 0, sum within ``qtol`` of 1), fused with the forward pass; the gradient
-    p - q goes to ``grad[r]`` when ``write_grad``."""
-    rows, n = z.shape
-    nchunks = min(nchunks, rows)
-    for c in prange(nchunks):
-        buf = np.empty(n, np.float64)
-        tmp = np.empty(n, np.float64)
-        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
-            row = z[r]
-            M, m, st = gather(row, buf)
-            status[r] = st
-            if st != OK:
-                continue
-            t, k, done = presolve(buf, m)
-            if not done:
-                t, k = row_tau(buf, k, tmp, method)
-            if write_grad:
-                L, qsum, st = sparsemax_loss_dist_row(row, M, t, q[r], grad[r])
-            else:
-                L, qsum, st = sparsemax_loss_dist_row(row, M, t, q[r], tmp)
-            if st == OK and not abs(qsum - 1.0) <= qtol and not abs(accurate_sum(q[r]) - 1.0) <= qtol:
-                st = TARGET_SUM
-            status[r] = st
-            loss[r] = L
 
 
 @driver
@@ -154,67 +189,68 @@ def softmax_rows(nchunks, z, out, status):
     rows = z.shape[0]
     nchunks = min(nchunks, rows)
     for c in prange(nchunks):
-        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
+        lo, hi = chunk(c, nchunks, rows)
+        for r in range(lo, hi):
             M, st = row_max(z[r])
             status[r] = st
             if st == OK:
                 divide_row(out[r], exp_shifted_row(z[r], M, 1.0, out[r]))
 
 
+def softmax_target_loss(row, M, target, r, qtol, g):
+    """``(loss, status)`` of the softmax loss of row ``r``; ``g`` receives softmax - q.
+    Labels or distributions, as ``target_loss``."""
+    if target.ndim == 1:
+        return _softmax_label_loss(row, M, target[r], g)
+    return _softmax_dist_loss(row, M, target[r], qtol, g)
+
+
+def _softmax_label_loss(row, M, lab, g):
+    if lab < 0 or lab >= row.shape[0]:
+        return 0.0, BAD_LABEL
+    s = exp_shifted_row(row, M, 1.0, g)
+    divide_row(g, s)
+    g[lab] = g[lab] - 1.0
+    return np.log(s) - (np.float64(row[lab]) - M), OK
+
+
+def _softmax_dist_loss(row, M, q, qtol, g):
+    s = exp_shifted_row(row, M, 1.0, g)
+    divide_row(g, s)
+    L, qsum, st = softmax_loss_dist_terms(row, M, np.log(s), q, g)
+    return L, sum_status(st, qsum, q, qtol)
+
+
+_softmax_label_jit = jit(inline=True)(_softmax_label_loss)
+_softmax_dist_jit = jit(inline=True)(_softmax_dist_loss)
+
+
+@overload(softmax_target_loss, jit_options=dict(cache=CACHE))
+def _softmax_target_loss(row, M, target, r, qtol, g):
+    if target.ndim == 1:
+        return lambda row, M, target, r, qtol, g: _softmax_label_jit(row, M, target[r], g)
+    return lambda row, M, target, r, qtol, g: _softmax_dist_jit(row, M, target[r], qtol, g)
+
+
 @driver
-def softmax_loss_label_rows(nchunks, z, labels, loss, grad, status, write_grad):
-    """Negative log-likelihood log(sum exp(z - max)) - (z[label] - max) of every row; the
-    gradient softmax - e_label goes to ``grad[r]`` when ``write_grad``."""
+def softmax_loss_rows(nchunks, z, target, qtol, loss, grad, status, write_grad):
+    """The softmax loss of every row: -log softmax(z[r])[label] for labels, KL(q[r] ||
+    softmax(z[r])) for distributions (q checked as in ``loss_rows``); the gradient
+    softmax - q goes to ``grad[r]`` when ``write_grad``."""
     rows, n = z.shape
     nchunks = min(nchunks, rows)
     for c in prange(nchunks):
         tmp = np.empty(n, np.float64)
-        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
-            row = z[r]
-            lab = labels[r]
-            M, st = row_max(row)
-            if st == OK and (lab < 0 or lab >= n):
-                st = BAD_LABEL
+        lo, hi = chunk(c, nchunks, rows)
+        for r in range(lo, hi):
+            M, st = row_max(z[r])
+            if st == OK:
+                if write_grad:
+                    L, st = softmax_target_loss(z[r], M, target, r, qtol, grad[r])
+                else:
+                    L, st = softmax_target_loss(z[r], M, target, r, qtol, tmp)
+                loss[r] = L
             status[r] = st
-            if st != OK:
-                continue
-            if write_grad:
-                g = grad[r]
-                s = exp_shifted_row(row, M, 1.0, g)
-                divide_row(g, s)
-                g[lab] = g[lab] - 1.0
-            else:
-                s = exp_shifted_row(row, M, 1.0, tmp)
-            loss[r] = np.log(s) - (np.float64(row[lab]) - M)
-
-
-@driver
-def softmax_loss_dist_rows(nchunks, z, q, qtol, loss, grad, status, write_grad):
-    """KL(q[r] || softmax(z[r])) of every row (q checked as in the sparsemax loss); the
-    gradient softmax - q goes to ``grad[r]`` when ``write_grad``."""
-    rows, n = z.shape
-    nchunks = min(nchunks, rows)
-    for c in prange(nchunks):
-        tmp = np.empty(n, np.float64)
-        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
-            row = z[r]
-            M, st = row_max(row)
-            status[r] = st
-            if st != OK:
-                continue
-            if write_grad:
-                g = grad[r]
-                s = exp_shifted_row(row, M, 1.0, g)
-                divide_row(g, s)
-                L, qsum, st = softmax_loss_dist_terms(row, M, np.log(s), q[r], g)
-            else:
-                s = exp_shifted_row(row, M, 1.0, tmp)
-                divide_row(tmp, s)
-                L, qsum, st = softmax_loss_dist_terms(row, M, np.log(s), q[r], tmp)
-            if st == OK and not abs(qsum - 1.0) <= qtol and not abs(accurate_sum(q[r]) - 1.0) <= qtol:
-                st = TARGET_SUM
-            status[r] = st
-            loss[r] = L
 
 
 @driver
@@ -228,7 +264,8 @@ def softmax_sigmoid_rows(nchunks, z, g, out, status, gamma, beta, alpha, relu, v
     for c in prange(nchunks):
         a1 = np.empty(n, np.float64)
         u = np.empty(n, np.float64)
-        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
+        lo, hi = chunk(c, nchunks, rows)
+        for r in range(lo, hi):
             row = z[r]
             M, st = row_max(row)
             if st == OK and vjp:
@@ -262,7 +299,8 @@ def softmax_sigmoid_jacobian_rows(nchunks, z, out, status, gamma, beta, alpha):
     nchunks = min(nchunks, rows)
     for c in prange(nchunks):
         a1 = np.empty(n, np.float64)
-        for r in range(c * rows // nchunks, (c + 1) * rows // nchunks):
+        lo, hi = chunk(c, nchunks, rows)
+        for r in range(lo, hi):
             row = z[r]
             M, st = row_max(row)
             status[r] = st

@@ -10,7 +10,7 @@ import math
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
-from .kernels import common
+from .kernels import status as common
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 #: What +inf in an input should have been: scores may hold -inf (a mask), an output p not.
@@ -91,6 +91,23 @@ class Rows:
             fields["tol"] = target.tol
         raise exc(message.format(**fields))
 
+    def run(self, driver, inputs, outputs, params=(), code=None, **fields):
+        """Run ``driver`` on these rows, check its status, and return its outputs.
+
+        The driver is called as ``driver(*inputs, *outputs, status, *params)``, with
+        ``code`` as its compile-time literal when given. ``outputs`` are arrays, or specs
+        of fresh ones: ``"rows"`` (like ``z2d``), ``"matrices"`` ((rows, n, n) in its
+        dtype), ``"float64"`` and ``"int64"`` (one per row), ``"none"`` (an empty
+        (0, 0) array of ``z2d``'s type, for an output a flag says not to write). The first
+        bad row raises (``raise_for_status`` with ``fields``) before anything reaches
+        ``out=``. Returns the outputs, in order."""
+        R = self.z2d.shape[0]
+        arrays = tuple(_allocate(spec, self.z2d) for spec in outputs)
+        status = np.empty(R, np.int8)
+        driver(*inputs, *arrays, status, *params, literal=code)
+        self.raise_for_status(status, **fields)
+        return arrays
+
     def check_out(self, out):
         """Validate ``out=``: same shape as the input, a floating dtype, writable."""
         if not isinstance(out, np.ndarray):
@@ -127,6 +144,19 @@ class Rows:
         if not view.flags.c_contiguous:
             return None
         return view.reshape(self.z2d.shape)
+
+
+def _allocate(spec, z2d):
+    if isinstance(spec, np.ndarray):
+        return spec
+    R, n = z2d.shape
+    if spec == "rows":
+        return np.empty_like(z2d)
+    if spec == "matrices":
+        return np.empty((R, n, n), z2d.dtype)
+    if spec == "none":
+        return np.empty((0, 0), z2d.dtype)  # the same Numba type as a (rows, n) result
+    return np.empty(R, spec)  # "float64", "int64"
 
 
 def pair(a, b, axis, names, out=None):

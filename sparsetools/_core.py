@@ -1,26 +1,19 @@
 """Public sparsemax and its threshold."""
 
-import numpy as np
-
 from . import _batched
 from ._contract import Rows
-from ._registry import method_code
+from .maps import MAPS
+
+SPARSEMAX = MAPS["sparsemax"]
 
 
-def _run_rows(rows, method, out2d=None):
-    """Run the row driver: per-row (max, t, k, status); writes ``out2d`` when given."""
-    z2d = rows.z2d
-    R = z2d.shape[0]
-    code = method_code(method, rows.n)
-    shift = np.empty(R, np.float64)
-    thresh = np.empty(R, np.float64)
-    support = np.empty(R, np.int64)
-    status = np.empty(R, np.int8)
-    write = out2d is not None
-    if out2d is None:
-        out2d = np.empty((0, 0), z2d.dtype)  # same Numba type, never touched
-    _batched.sparsemax_rows(z2d, out2d, shift, thresh, support, status, write, literal=code)
-    return shift, thresh, support, status
+def forward(rows, method, out2d="none"):
+    """The forward pass of sparsemax over ``rows``: ``(p, shift, thresh, support)``, the
+    per-row max, ``tau - max`` and support size; ``p`` (an array, or ``"rows"`` for a
+    fresh one) receives the output unless it is ``"none"``. Raises for a bad row."""
+    code = SPARSEMAX.resolve(method, rows.n).code
+    return rows.run(_batched.forward_rows, (rows.z2d,), (out2d, "float64", "float64", "int64"),
+                    (not isinstance(out2d, str) or out2d != "none",), code)
 
 
 def sparsemax(z, axis=-1, *, method="auto", out=None):
@@ -39,8 +32,8 @@ def sparsemax(z, axis=-1, *, method="auto", out=None):
         The axis along which each row is projected (negative counts from the end).
     method : str
         ``"auto"`` (default) or one of ``sparsetools.METHODS``: ``"sort"``, ``"heap"``,
-        ``"bisect"``, ``"condat"``, ``"duchi"``, ``"michelot"``. All return the same
-        result to rounding.
+        ``"bisect"``, ``"condat"``, ``"duchi"``, ``"michelot"``, and any registered
+        with :func:`sparsetools.register_method`. All return the same result to rounding.
     out : ndarray, optional
         Where to write the result (same shape as ``z``, a floating dtype, writable).
         Nothing is written if the input is rejected.
@@ -69,14 +62,10 @@ def sparsemax(z, axis=-1, *, method="auto", out=None):
     rows = Rows(z, axis, out=out)
     out2d = None if out is None else rows.rows_of(out)
     if out2d is None:
-        res = np.empty_like(rows.z2d)
-        status = _run_rows(rows, method, res)[3]
-        rows.raise_for_status(status)
-        return rows.deliver(res)
+        return rows.deliver(forward(rows, method, "rows")[0])
     # out is a (rows, n) view: find every threshold first, check, then write
-    shift, thresh, _, status = _run_rows(rows, method)
-    rows.raise_for_status(status)
-    _batched.apply_rows(rows.z2d, shift, thresh, out2d)
+    _, shift, thresh, _ = forward(rows, method)
+    _batched.apply_rows(rows.z2d, shift, thresh, out2d, literal=SPARSEMAX.code)
     return out
 
 
@@ -102,6 +91,5 @@ def sparsemax_threshold(z, axis=-1, *, method="auto"):
     (1.62416785, 3)
     """
     rows = Rows(z, axis)
-    shift, thresh, support, status = _run_rows(rows, method)
-    rows.raise_for_status(status)
+    _, shift, thresh, support = forward(rows, method)
     return rows.batch(shift + thresh, rows.dtype), rows.batch(support)

@@ -4,11 +4,9 @@ J = diag(s) - s s^T / k depends only on the support s of the output p, so the pr
 take p (not z) and never form J.
 """
 
-import numpy as np
-
 from . import _batched
 from ._contract import Rows, pair
-from ._core import _run_rows
+from ._core import SPARSEMAX, forward
 
 
 def sparsemax_jacobian(z, axis=-1, *, method="auto"):
@@ -46,21 +44,15 @@ def sparsemax_jacobian(z, axis=-1, *, method="auto"):
            [ 0. ,  0. ,  0. ]])
     """
     rows = Rows(z, axis)
-    p2d = np.empty_like(rows.z2d)
-    status = _run_rows(rows, method, p2d)[3]
-    rows.raise_for_status(status)
-    R, n = p2d.shape
-    J = np.empty((R, n, n), p2d.dtype)
-    _batched.jacobian_rows(p2d, J, status)
+    p2d = forward(rows, method, "rows")[0]
+    (J,) = rows.run(_batched.jacobian_rows, (p2d,), ("matrices",), code=SPARSEMAX.code)
     return rows.deliver_matrices(J)
 
 
 def _product(p, v, axis, out, vname):
     prow, vrow = pair(p, v, axis, ("p", vname), out=out)
-    res = np.empty_like(prow.z2d)
-    status = np.empty(res.shape[0], np.int8)
-    _batched.jvp_rows(prow.z2d, vrow.z2d, res, status)
-    prow.raise_for_status(status, other=vname)
+    (res,) = prow.run(_batched.jvp_rows, (prow.z2d, vrow.z2d), ("rows",), code=SPARSEMAX.code,
+                      other=vname)
     return prow.deliver(res)
 
 

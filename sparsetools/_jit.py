@@ -49,6 +49,9 @@ def _cache_works():
 
 #: Whether compiled kernels are cached on disk.
 CACHE = _cache_works()
+#: Literals from this one on select kernels registered at run time: the drivers compiled
+#: for them are never cached on disk (Numba cannot tell when such a kernel changes).
+UNCACHED_FROM = 1 << 30
 
 
 def _options(parallel=False, contract=False, reassoc=False, inline=False):
@@ -116,25 +119,35 @@ class Driver:
         self.__qualname__ = fn.__qualname__
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
-        twin = pytypes.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial",
-                                    fn.__defaults__, fn.__closure__)
-        twin.__qualname__ = fn.__qualname__ + "_serial"
-        twin.__module__ = fn.__module__
-        twin.__doc__ = fn.__doc__
         self.parallel = numba.njit(**_options(parallel=True))(fn)
-        self.serial = numba.njit(**_options(parallel=False))(twin)
+        self.serial = numba.njit(**_options(parallel=False))(_twin(fn, "_serial"))
+        self._uncached = None
+
+    def uncached(self):
+        """``(parallel, serial)`` twins that are never cached on disk, for the literals of
+        kernels registered at run time (``UNCACHED_FROM`` on), compiled on first use."""
+        if self._uncached is None:
+            fn = self.__wrapped__
+            opts = dict(cache=False)
+            self._uncached = (numba.njit(**dict(_options(parallel=True), **opts))(_twin(fn, "_uncached")),
+                              numba.njit(**dict(_options(), **opts))(_twin(fn, "_uncached_serial")))
+        return self._uncached
 
     def __call__(self, *args, literal=None):
         """Run the driver on ``args`` (``nchunks`` is added in front).
 
         ``literal``: an int passed as the driver's last argument as a compile-time literal,
-        the registry position of the method whose row kernel the driver inlines; only the
-        called (driver, method, dtype) is compiled."""
+        the registry code of the map and method whose row pieces the driver inlines; only
+        the called (driver, code, dtype) is compiled."""
         threads, lock = _parallel.claim()
-        if threads:
-            dispatcher, nchunks = self.parallel, max(1, min(args[0].shape[0], 4 * threads))
+        if literal is not None and literal >= UNCACHED_FROM:
+            parallel, serial = self.uncached()
         else:
-            dispatcher, nchunks = self.serial, 1
+            parallel, serial = self.parallel, self.serial
+        if threads:
+            dispatcher, nchunks = parallel, max(1, min(args[0].shape[0], 4 * threads))
+        else:
+            dispatcher, nchunks = serial, 1
         try:
             if literal is None:
                 return dispatcher(nchunks, *args)
@@ -142,6 +155,17 @@ class Driver:
         finally:
             if lock is not None:
                 lock.release()
+
+
+def _twin(fn, suffix):
+    """A copy of the Python function ``fn`` under the qualified name ``qualname + suffix``,
+    so that Numba caches it apart from ``fn``."""
+    twin = pytypes.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix,
+                                fn.__defaults__, fn.__closure__)
+    twin.__qualname__ = fn.__qualname__ + suffix
+    twin.__module__ = fn.__module__
+    twin.__doc__ = fn.__doc__
+    return twin
 
 
 #: Decorator: a driver function as a :class:`Driver` (parallel and serial).

@@ -5,39 +5,24 @@ The target is integer class labels (z's shape without ``axis``) or a target dist
 (z's shape, rows on the simplex); see ``_contract.Target``.
 """
 
-import numpy as np
-
 from . import _batched
 from ._contract import Rows, Target
-from ._registry import method_code
+from ._core import SPARSEMAX
 
 
 def _run(kind, z, target, axis, method, write_grad, out=None):
     """Loss (batch shape) and, when ``write_grad``, gradient (z's shape) of one loss."""
     rows = Rows(z, axis, out=out)
     tgt = Target(target, rows)
-    z2d = rows.z2d
-    R = z2d.shape[0]
-    loss = np.empty(R, np.float64)
-    grad = np.empty_like(z2d) if write_grad else np.empty((0, 0), z2d.dtype)
-    status = np.empty(R, np.int8)
+    inputs = (rows.z2d, tgt.labels if tgt.labels is not None else tgt.q2d, tgt.tol)
+    outputs = ("float64", "rows" if write_grad else "none")
     if kind == "sparsemax":
-        code = method_code(method, rows.n)
-        if tgt.labels is not None:
-            _batched.sparsemax_loss_label_rows(z2d, tgt.labels, loss, grad, status, write_grad,
-                                               literal=code)
-        else:
-            _batched.sparsemax_loss_dist_rows(z2d, tgt.q2d, tgt.tol, loss, grad, status, write_grad,
-                                              literal=code)
-    elif tgt.labels is not None:
-        _batched.softmax_loss_label_rows(z2d, tgt.labels, loss, grad, status, write_grad)
+        code = SPARSEMAX.resolve(method, rows.n).code
+        loss, grad = rows.run(_batched.loss_rows, inputs, outputs, (write_grad,), code, target=tgt)
     else:
-        _batched.softmax_loss_dist_rows(z2d, tgt.q2d, tgt.tol, loss, grad, status, write_grad)
-    rows.raise_for_status(status, target=tgt)
+        loss, grad = rows.run(_batched.softmax_loss_rows, inputs, outputs, (write_grad,), target=tgt)
     loss = rows.batch(loss, rows.dtype)
-    if not write_grad:
-        return loss, None
-    return loss, rows.deliver(grad)
+    return loss, (rows.deliver(grad) if write_grad else None)
 
 
 _TARGET_DOC = """

@@ -1,74 +1,268 @@
-"""The one table of sparsemax methods: name -> row kernel, and the rule behind ``auto``.
+"""The registry of maps and their methods, and the compile-time dispatch that reads it.
 
-The API, the tests and the benchmarks all read this table, so a new method is one entry
-here and is then tested and timed everywhere. The drivers select a kernel at compile time
-from its position in ``KERNELS``; ``row_tau`` is that selection.
+A *map* (sparsemax; the family of sparse maps grows here) is declared once, in its own
+module under ``sparsetools.maps``, by its row pieces: a candidate pass (``gather``), a first
+cheap step (``presolve``), its threshold finders by method, its element-wise output
+(``apply``), its Jacobian-vector product and dense Jacobian on the support, and its loss
+terms. A *method* is one row kernel ``kernel(y, m, tmp) -> (t, k)`` and one entry
+(:meth:`Map.method`). The drivers (``_batched``) are written once for every map: they take
+an integer *code* as a compile-time literal and call the pieces through the dispatch
+functions below, so only the called (driver, map, method, dtype) is compiled and the
+generated code is the pieces' own, inlined.
+
+The code of a built-in entry is a hash of its name and of its kernels' qualified names
+and bytecode. Numba's disk cache keys a driver by the code, so a cached driver always runs
+the kernels it was compiled with: reordering the table, or editing a kernel's own body,
+gives new codes instead of stale machine code. Methods registered at run time
+(:func:`register_method`) get codes of their own range and run in drivers that are never
+cached on disk (their kernels live in the caller's code, which Numba cannot track).
+
+The API, the tests, the benchmarks, the plots and the error messages all read the
+registry, so a new method or map needs no edit anywhere else.
 """
+
+import zlib
 
 from numba.core import types
 from numba.extending import overload
 
 from ._jit import CACHE
-from .kernels.auto import MAX_STEPS, tau_auto
-from .kernels.bisect import tau_bisect
-from .kernels.condat import tau_condat
-from .kernels.duchi import tau_duchi
-from .kernels.heap import tau_heap
-from .kernels.michelot import tau_michelot
-from .kernels.sort import tau_sort
-
-_TABLE = {
-    "sort": tau_sort,
-    "heap": tau_heap,
-    "bisect": tau_bisect,
-    "condat": tau_condat,
-    "duchi": tau_duchi,
-    "michelot": tau_michelot,
-}
-
-#: The concrete methods, in registry order. ``method="auto"`` is accepted as well.
-METHODS = tuple(_TABLE)
-#: The row kernels by code: the methods', then ``auto``'s at ``AUTO``.
-KERNELS = tuple(_TABLE.values()) + (tau_auto,)
-AUTO = len(METHODS)
+from ._jit import UNCACHED_FROM as RUNTIME_CODES  # codes of methods registered at run time
 
 
-def method_code(method, n):
-    """Position of ``method`` in ``KERNELS`` for rows of length ``n``.
+class Method:
+    """One threshold finder of a map: ``kernel(y, m, tmp) -> (t, k)`` on the shifted
+    candidates ``y[:m]`` (see ``sparsetools.kernels``), with its reference."""
 
-    ``"auto"`` has its own kernel (``kernels.auto``): Michelot's steps, handed to
-    ``duchi`` if they have not converged after ``kernels.auto.MAX_STEPS``. Rows of at most
-    ``MAX_STEPS`` entries cannot need more steps (each step that does not converge drops
-    an entry), so for them ``auto`` is ``michelot`` itself: the guard's code, even when it
-    is never taken, made the whole driver about 10% slower on rows of 8 (README
-    "Algorithm comparison").
+    __slots__ = ("name", "kernel", "map", "summary", "code", "cached")
+
+    def __init__(self, name, kernel, map_, summary, code, cached):
+        self.name, self.kernel, self.map, self.summary = name, kernel, map_, summary
+        self.code, self.cached = code, cached
+
+    def __repr__(self):
+        return f"<method {self.map.name}/{self.name}: {self.summary}>"
+
+
+class Map:
+    """A sparse map's row pieces, its methods and the rule behind ``method="auto"``.
+
+    The pieces are Numba-compiled functions of one row (see ``sparsetools.maps.sparsemax``
+    for their contracts); ``auto(n)`` names the method ``"auto"`` runs on rows of ``n``
+    entries (it may be a method that is not listed publicly, such as sparsemax's guarded
+    Michelot kernel). ``code`` selects the map's pieces in the drivers that need no method
+    (the Jacobian products).
     """
-    if isinstance(method, str):
-        if method == "auto":
-            return METHODS.index("michelot") if n <= MAX_STEPS else AUTO
-        for code, name in enumerate(METHODS):
-            if name == method:
-                return code
-    valid = ", ".join(repr(m) for m in ("auto",) + METHODS)
-    raise ValueError(f"unknown method {method!r}; valid methods are {valid}")
+
+    def __init__(self, name, *, gather, presolve, apply, jvp, jacobian, loss_label, loss_dist,
+                 auto, summary):
+        self.name = name
+        self.gather, self.presolve, self.apply = gather, presolve, apply
+        self.jvp, self.jacobian = jvp, jacobian
+        self.loss_label, self.loss_dist = loss_label, loss_dist
+        self.auto = auto
+        self.summary = summary
+        self.methods = {}  # name -> Method, public ones in registration order
+        self.hidden = {}  # methods only ``auto`` runs
+        self.code = _code(name, (gather, presolve, apply, jvp, jacobian, loss_label, loss_dist))
+        _claim(self.code, self, None)
+
+    @property
+    def names(self):
+        """The public methods' names, in registration order."""
+        return tuple(self.methods)
+
+    def method(self, name, kernel, summary, *, public=True, _builtin=True):
+        """Register ``kernel`` as the method ``name`` of this map and return its entry."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"a method name must be an identifier string, not {name!r}")
+        if name == "auto" or name in self.methods or name in self.hidden:
+            raise ValueError(f"{self.name} already has a method {name!r}")
+        if not callable(kernel):
+            raise TypeError(f"the kernel of method {name!r} must be a Numba-compiled function "
+                            f"kernel(y, m, tmp) -> (t, k), not {type(kernel).__name__}")
+        if _builtin:
+            code = _code(f"{self.name}/{name}", (kernel,))
+        else:
+            code = _next_runtime_code()
+        entry = Method(name, kernel, self, summary, code, cached=_builtin and CACHE)
+        _claim(code, self, entry)
+        (self.methods if public else self.hidden)[name] = entry
+        return entry
+
+    def resolve(self, method, n):
+        """The ``Method`` that ``method`` (a name or ``"auto"``) runs on rows of ``n``
+        entries; ValueError naming the valid methods otherwise."""
+        if isinstance(method, str):
+            if method == "auto":
+                name = self.auto(n)
+                return self.methods.get(name) or self.hidden[name]
+            entry = self.methods.get(method)
+            if entry is not None:
+                return entry
+        valid = ", ".join(repr(m) for m in ("auto",) + self.names)
+        raise ValueError(f"unknown method {method!r}; valid methods are {valid}")
+
+    def __repr__(self):
+        return f"<map {self.name}: {', '.join(self.names)}>"
 
 
-def row_tau(y, m, tmp, method):
-    """``(t, k)`` of the candidates ``y[:m]`` with the kernel at position ``method``;
-    ``tmp`` is scratch space of at least ``m`` float64 entries.
-
-    In compiled code ``method`` is a compile-time literal and the call is the kernel's own
-    (the overload below); as Python (``NUMBA_DISABLE_JIT=1``) it looks the kernel up."""
-    return KERNELS[method](y, m, tmp)
+#: code -> (map, method or None), for every code a driver may be compiled with.
+_BY_CODE = {}
+_runtime = [RUNTIME_CODES]
 
 
-@overload(row_tau, jit_options=dict(cache=CACHE))
-def _row_tau(y, m, tmp, method):
-    if not isinstance(method, types.IntegerLiteral):
+def _code(label, functions):
+    """A stable int for ``label`` and the bytecode of ``functions`` (below RUNTIME_CODES)."""
+    h = zlib.crc32(label.encode())
+    for f in functions:
+        py = getattr(f, "py_func", f)
+        h = zlib.crc32(f"{py.__module__}.{py.__qualname__}".encode(), h)
+        h = zlib.crc32(py.__code__.co_code, h)
+    return h % RUNTIME_CODES
+
+
+def _next_runtime_code():
+    _runtime[0] += 1
+    return _runtime[0]
+
+
+def _claim(code, map_, method):
+    if code in _BY_CODE:  # a crc collision between two built-in entries: rename one
+        raise RuntimeError(f"registry code {code} of {map_.name}/{getattr(method, 'name', '')} is taken")
+    _BY_CODE[code] = (map_, method)
+
+
+def register_method(name, kernel, *, summary="", map="sparsemax"):
+    """Add a threshold finder to a map at run time; it is then a ``method=`` of every
+    function of that map, listed in ``sparsetools.METHODS`` (for sparsemax), and tested and
+    timed by the project's tests and benchmarks like the built-in ones.
+
+    ``kernel`` is a Numba-compiled function ``kernel(y, m, tmp) -> (t, k)``: given the
+    candidates of one row in ``y[:m]`` (float64, shifted by the row's max so that they lie
+    in [-1, 0] and include 0; a superset of the support, may be reordered and overwritten)
+    and scratch space ``tmp`` of at least ``m`` float64 entries, it returns the shifted
+    threshold ``t = tau - max`` and the support size ``k``. Registered methods run in
+    drivers compiled in each process (never cached on disk).
+    """
+    from .maps import MAPS
+
+    if map not in MAPS:
+        raise ValueError(f"unknown map {map!r}; the maps are {', '.join(repr(m) for m in MAPS)}")
+    return MAPS[map].method(name, kernel, summary or name, _builtin=False)
+
+
+def entry(code):
+    """``(map, method or None)`` of a code."""
+    return _BY_CODE[code]
+
+
+# ---------------------------------------------------------------------------------------
+# Compile-time dispatch: each stub is the Python fallback (``NUMBA_DISABLE_JIT=1``), and its
+# overload serves only a literal code, calling the selected piece directly. The overloads
+# are not cached on their own: they are compiled into the drivers, which are.
+
+
+def _select(code, piece):
+    """The piece a literal ``code`` selects (None for a code that is not a literal)."""
+    if not isinstance(code, types.IntegerLiteral):
         return None  # Numba asks for the non-literal type first; only literals are served
-    kernel = KERNELS[method.literal_value]
+    return piece(*_BY_CODE[code.literal_value])
 
-    def impl(y, m, tmp, method):
-        return kernel(y, m, tmp)
 
-    return impl
+def _ov2(piece):
+    def ov(a, code):
+        fn = _select(code, piece)
+        if fn is not None:
+            return lambda a, code: fn(a)
+    return ov
+
+
+def _ov3(piece):
+    def ov(a, b, code):
+        fn = _select(code, piece)
+        if fn is not None:
+            return lambda a, b, code: fn(a, b)
+    return ov
+
+
+def _ov4(piece):
+    def ov(a, b, c, code):
+        fn = _select(code, piece)
+        if fn is not None:
+            return lambda a, b, c, code: fn(a, b, c)
+    return ov
+
+
+def _ov5(piece):
+    def ov(a, b, c, d, code):
+        fn = _select(code, piece)
+        if fn is not None:
+            return lambda a, b, c, d, code: fn(a, b, c, d)
+    return ov
+
+
+def _ov6(piece):
+    def ov(a, b, c, d, e, code):
+        fn = _select(code, piece)
+        if fn is not None:
+            return lambda a, b, c, d, e, code: fn(a, b, c, d, e)
+    return ov
+
+
+_OVERLOADS = {2: _ov2, 3: _ov3, 4: _ov4, 5: _ov5, 6: _ov6}
+
+
+def _dispatch(stub, piece):
+    """Serve ``stub`` in compiled code with ``piece(map, method)`` of its literal code."""
+    overload(stub)(_OVERLOADS[stub.__code__.co_argcount](piece))
+
+
+def row_tau(y, m, tmp, code):
+    """``(t, k)`` of the candidates ``y[:m]`` with the method of ``code``."""
+    return _BY_CODE[code][1].kernel(y, m, tmp)
+
+
+def row_gather(row, buf, code):
+    """The map's candidate pass: ``(M, m, status)``, candidates in ``buf[:m]``."""
+    return _BY_CODE[code][0].gather(row, buf)
+
+
+def row_presolve(y, m, code):
+    """The map's first step on the candidates: ``(t, k, done)``."""
+    return _BY_CODE[code][0].presolve(y, m)
+
+
+def row_apply(row, M, t, out, code):
+    """The map's output of one row, written into ``out``."""
+    return _BY_CODE[code][0].apply(row, M, t, out)
+
+
+def row_jvp(p, v, out, code):
+    """The map's Jacobian-vector product at the output ``p``; returns the row's status."""
+    return _BY_CODE[code][0].jvp(p, v, out)
+
+
+def row_jacobian(p, out, code):
+    """The map's dense Jacobian at the output ``p``; returns the row's status."""
+    return _BY_CODE[code][0].jacobian(p, out)
+
+
+def row_loss_label(row, M, t, label, g, code):
+    """The map's loss for a gold class; writes the gradient into ``g``; returns the loss."""
+    return _BY_CODE[code][0].loss_label(row, M, t, label, g)
+
+
+def row_loss_dist(row, M, t, q, g, code):
+    """The map's loss for a target distribution: ``(loss, running sum of q, status)``."""
+    return _BY_CODE[code][0].loss_dist(row, M, t, q, g)
+
+
+_dispatch(row_tau, lambda mp, me: me.kernel)
+_dispatch(row_gather, lambda mp, me: mp.gather)
+_dispatch(row_presolve, lambda mp, me: mp.presolve)
+_dispatch(row_apply, lambda mp, me: mp.apply)
+_dispatch(row_jvp, lambda mp, me: mp.jvp)
+_dispatch(row_jacobian, lambda mp, me: mp.jacobian)
+_dispatch(row_loss_label, lambda mp, me: mp.loss_label)
+_dispatch(row_loss_dist, lambda mp, me: mp.loss_dist)

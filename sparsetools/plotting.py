@@ -13,6 +13,8 @@ the functions of ``FIGURES`` with their defaults.
 Matplotlib is imported only by this module (``import sparsetools`` does not load it).
 """
 
+import zlib
+
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
@@ -385,6 +387,24 @@ COMPETITOR_STYLE = {
     "entmax": ("#8C510A", "--", "+"),
     "optax": ("#7F7F00", "-.", "1"),
 }
+#: colours and markers for competitors ``COMPETITOR_STYLE`` does not list (a method
+#: registered at run time), apart from the listed ones
+_EXTRA_COLORS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#882255", "#AA4499")
+_EXTRA_MARKERS = ("P", "X", "*", "h", "p", "<", ">", "d")
+
+
+def competitor_style(name):
+    """``(colour, line style, marker)`` of a competitor of the algorithm comparison: its
+    entry in ``COMPETITOR_STYLE``, or for any other name a style of its own, the same in
+    every figure (chosen from the name's characters, so it does not depend on which other
+    competitors a figure shows)."""
+    style = COMPETITOR_STYLE.get(name)
+    if style is not None:
+        return style
+    h = zlib.crc32(str(name).encode())
+    return _EXTRA_COLORS[h % len(_EXTRA_COLORS)], "-", _EXTRA_MARKERS[(h >> 8) % len(_EXTRA_MARKERS)]
+
+
 _REGIME_COLORS = (OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["bluish green"],
                   OKABE_ITO["orange"], OKABE_ITO["reddish purple"], OKABE_ITO["sky blue"])
 
@@ -419,7 +439,7 @@ def plot_method_times(records, dtype="float64", fig=None):
             pts = sorted((r["n"], r["ns_per_element"]) for r in rs if r["competitor"] == name and r["valid"])
             if not pts:
                 continue
-            color, ls, marker = COMPETITOR_STYLE.get(name, ("0.3", "-", None))
+            color, ls, marker = competitor_style(name)
             ax.plot(*zip(*pts), color=color, linestyle=ls, marker=marker, markersize=2.5,
                     lw=1.8 if name == "auto" else 0.9, label=name, zorder=3 if name == "auto" else 2)
         ax.set_xscale("log", base=2)
@@ -484,7 +504,7 @@ def plot_winner_map(records, methods, ax=None):
         best = min(methods, key=lambda m: t[m])
         x, y = ns.index(n), ks.index(k)
         ax.add_patch(Polygon([(x - .5, y - .5), (x + .5, y - .5), (x + .5, y + .5), (x - .5, y + .5)],
-                             closed=True, facecolor=COMPETITOR_STYLE[best][0], edgecolor="white", alpha=0.85))
+                             closed=True, facecolor=competitor_style(best)[0], edgecolor="white", alpha=0.85))
         ax.text(x, y, f"{t['auto'] / t[best]:.2f}", ha="center", va="center", fontsize=5.5, color="white")
     ax.set_xlim(-0.5, len(ns) - 0.5)
     ax.set_ylim(-0.5, len(ks) - 0.5)
@@ -493,7 +513,7 @@ def plot_winner_map(records, methods, ax=None):
     ax.set_xlabel("row length n")
     ax.set_ylabel("support size k (planted)")
     winners = _in_order(min(methods, key=lambda m: t[m]) for t in times.values())
-    ax.legend(handles=[Patch(color=COMPETITOR_STYLE[w][0], label=w) for w in methods if w in winners],
+    ax.legend(handles=[Patch(color=competitor_style(w)[0], label=w) for w in methods if w in winners],
               loc="upper left", frameon=False, fontsize=6)
     ax.set_title(f"Fastest method (cell text: auto's time / the fastest's), {recs[0]['dtype'] if recs else ''}")
     return fig

@@ -303,15 +303,32 @@ def test_out_read_only():
 
 def test_auto_has_its_own_kernel():
     # the rule is per row (kernels/auto.py; tests/test_sparsemax.py checks it), not per shape
-    from sparsetools import _registry
     from sparsetools.kernels.auto import MAX_STEPS, tau_auto
+    from sparsetools.maps import MAPS
 
+    sm = MAPS["sparsemax"]
     for n in (MAX_STEPS + 1, 128, 8192, 10**6):
-        assert _registry.method_code("auto", n) == _registry.AUTO == len(METHODS)
+        entry = sm.resolve("auto", n)
+        assert entry.kernel is tau_auto and entry.name not in METHODS
     for n in (1, 8, MAX_STEPS):  # too short to need the guard: michelot's own kernel
-        assert _registry.method_code("auto", n) == METHODS.index("michelot")
-    assert _registry.KERNELS[_registry.AUTO] is tau_auto
-    assert [_registry.method_code(m, 100) for m in METHODS] == list(range(len(METHODS)))
+        assert sm.resolve("auto", n) is sm.methods["michelot"]
+    assert [sm.resolve(m, 100).name for m in METHODS] == list(METHODS)
+
+
+def test_registry_codes_are_distinct_and_stable():
+    """Every entry has its own code (the drivers' compile-time key), and a code depends only
+    on the entry's name and its kernels' code, not on its position in the table."""
+    from sparsetools import _registry
+    from sparsetools.maps import MAPS
+
+    sm = MAPS["sparsemax"]
+    entries = list(sm.methods.values()) + list(sm.hidden.values())
+    codes = [e.code for e in entries] + [sm.code]
+    assert len(set(codes)) == len(codes)
+    assert all(0 <= c < _registry.RUNTIME_CODES for c in codes)
+    for e in entries:
+        assert _registry.entry(e.code) == (sm, e)
+        assert e.code == _registry._code(f"sparsemax/{e.name}", (e.kernel,))
 
 
 def test_the_dispatch_key_tells_apart_every_numba_array_type():

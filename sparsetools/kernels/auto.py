@@ -28,7 +28,7 @@ def tau_auto(y, m, tmp):
 
     Each step that does not converge drops at least one entry, so rows of at most
     ``MAX_STEPS`` candidates always converge in time. (Whole rows that short never get here:
-    ``_registry.method_code`` gives them ``michelot``'s kernel.)"""
+    the sparsemax map's ``auto`` rule gives them ``michelot``'s kernel.)"""
     t, k, done = michelot_steps(y, m, MAX_STEPS)
     if done:
         return t, k

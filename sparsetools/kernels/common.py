@@ -3,42 +3,23 @@
 import numpy as np
 
 from .._jit import jit
+from . import scalar
+from .status import (  # noqa: F401  (the codes, re-exported for the kernels)
+    ALL_NEGINF,
+    BAD_LABEL,
+    HAS_NAN,
+    HAS_POSINF,
+    OK,
+    OTHER_INF,
+    OTHER_NAN,
+    P_EMPTY,
+    P_NEG,
+    STATUS_MESSAGES,
+    TARGET_NEG,
+    TARGET_SUM,
+)
 
-# Row status codes written by the drivers; _contract turns them into exceptions.
-# Codes 1 to 3 are about the scores (or p); the rest about the second array or the target.
-OK = 0
-HAS_NAN = 1
-HAS_POSINF = 2
-ALL_NEGINF = 3
-OTHER_NAN = 4  # the second array (v, g, or a target distribution) contains NaN
-OTHER_INF = 5  # ... contains +inf or -inf
-BAD_LABEL = 6  # an integer label outside [0, n)
-TARGET_NEG = 7  # a target distribution with a negative entry
-TARGET_SUM = 8  # a target distribution that does not sum to 1
-P_NEG = 9  # p (a sparsemax output) has a negative entry or -inf
-P_EMPTY = 10  # p has no positive entry, so it has no support
-
-#: What each status code means to a user: ``code -> (exception, message)``. The messages
-#: are ``str.format`` templates over the fields ``_contract.Rows.raise_for_status`` fills
-#: in: ``name`` (the array the code is about), ``other`` (the second array), ``where`` (the
-#: first bad row and the count), ``posinf_hint``, ``neginf`` ("-inf", or "-inf or masked"),
-#: and for the target codes ``label``, ``n``, ``total``, ``tol`` and ``axis``.
-STATUS_MESSAGES = {
-    HAS_NAN: (ValueError, "{name} contains NaN in {where}"),
-    HAS_POSINF: (ValueError, "{name} contains +inf in {where}; {posinf_hint}"),
-    ALL_NEGINF: (ValueError, "{name} has no finite entry in {where}: every entry is {neginf}, so the row has "
-                             "no probability to give"),
-    OTHER_NAN: (ValueError, "{other} contains NaN in {where}"),
-    OTHER_INF: (ValueError, "{other} contains inf in {where}"),
-    BAD_LABEL: (ValueError, "target has label {label} in {where}, outside [0, {n}) (labels index the {n} "
-                            "entries of a row)"),
-    TARGET_NEG: (ValueError, "target has a negative entry in {where}; a target distribution must be >= 0"),
-    TARGET_SUM: (ValueError, "target sums to {total!r} in {where}, not 1 (tolerance {tol:.3g}); a target "
-                             "distribution must sum to 1 along axis {axis}: normalise it, e.g. "
-                             "q = y / y.sum(axis={axis}, keepdims=True)"),
-    P_NEG: (ValueError, "{name} has a negative entry in {where}; it must be a sparsemax output (>= 0)"),
-    P_EMPTY: (ValueError, "{name} has no positive entry in {where}; a sparsemax output has at least one"),
-}
+_status = scalar.cpu
 
 
 @jit
@@ -73,12 +54,9 @@ def gather(row, buf):
             M = x
             thr = M - 1.0
         nan |= x != x
-    if nan:
-        return M, 0, HAS_NAN
-    if M == np.inf:
-        return M, 0, HAS_POSINF
-    if M == -np.inf:
-        return M, 0, ALL_NEGINF
+    st = _status.scores_status(nan, M == np.inf, M > -np.inf)
+    if st != OK:
+        return M, 0, st
     w = 0
     for j in range(m):
         v = buf[j] - M

@@ -10,22 +10,12 @@ is computed with ``min`` instead, see ``indicator``).
 import numpy as np
 
 from .._jit import jit
-from .common import (
-    ALL_NEGINF,
-    HAS_NAN,
-    HAS_POSINF,
-    OK,
-    OTHER_INF,
-    OTHER_NAN,
-    P_EMPTY,
-    P_NEG,
-    TARGET_NEG,
-    apply_row,
-    psum,
-)
+from . import scalar
+from .common import OK, OTHER_INF, OTHER_NAN, apply_row, psum
 from .special import _bits_f64, _f64_bits, exp_nonpos
 
 _BIG = 1e300
+_status = scalar.cpu
 
 
 @jit(inline=True)
@@ -52,19 +42,21 @@ def psum_sq(a, lo, hi):
 
 
 @jit
-def _diagnose_pair(p, v):
-    """The status of a row pair that failed the fast check (slow, runs on bad rows only);
-    OK when the fast check was only conservative (a -0.0 in p)."""
+def _diagnose_pair(p, v, k):
+    """The status of a row pair that failed the fast check (slow, runs on bad rows only):
+    ``scalar.pair_status`` of its counts; OK when the fast check was only conservative (a
+    -0.0 in p)."""
+    p_nan = p_posinf = p_neg = 0
     for i in range(p.shape[0]):
-        if p[i] != p[i]:
-            return HAS_NAN
-    for i in range(p.shape[0]):
-        if p[i] == np.inf:
-            return HAS_POSINF
-    for i in range(p.shape[0]):
-        if p[i] < 0:
-            return P_NEG
-    return nonfinite_status(v)
+        x = p[i]
+        p_nan += x != x
+        p_posinf += x == np.inf
+        p_neg += x < 0
+    v_nan = v_inf = 0
+    for i in range(v.shape[0]):
+        v_nan += v[i] != v[i]
+        v_inf += abs(v[i]) == np.inf
+    return _status.pair_status(p_nan, p_posinf, p_neg, v_nan, v_inf, k)
 
 
 @jit
@@ -120,12 +112,10 @@ def jvp_row(p, v, out):
     """
     n = p.shape[0]
     s, k, good = _support_sum(p, v)
-    if good != n or not abs(s) < np.inf:
-        st = _diagnose_pair(p, v)
+    if good != n or not abs(s) < np.inf or k == 0:
+        st = _diagnose_pair(p, v, k)
         if st != OK:
             return st
-    if k == 0:
-        return P_EMPTY
     mean = s / k if abs(s) < np.inf else _support_mean_scaled(p, v, k)
     for i in range(n):
         out[i] = indicator(np.float64(p[i])) * (np.float64(v[i]) - mean)
@@ -153,12 +143,10 @@ def jacobian_row(p, out):
     """``out = diag(s) - s s^T / k`` (n x n) for the support s of ``p``; returns the status."""
     n = p.shape[0]
     _, k, good = _support_sum(p, p)
-    if good != n:
-        st = _diagnose_pair(p, p[:0])
+    if good != n or k == 0:
+        st = _diagnose_pair(p, p[:0], k)
         if st != OK:
             return st
-    if k == 0:
-        return P_EMPTY
     inv = 1.0 / k
     for i in range(n):
         si = indicator(np.float64(p[i]))
@@ -184,8 +172,7 @@ def sparsemax_loss_label_row(row, M, t, c, g):
     n = row.shape[0]
     apply_row(row, M, t, g)
     g[c] = g[c] - 1.0
-    hinge = t - (np.float64(row[c]) - M)
-    return 0.5 * psum_sq(g, 0, n) + (hinge if hinge > 0.0 else 0.0)
+    return 0.5 * psum_sq(g, 0, n) + _status.loss_terms((np.float64(row[c]) - M) - t, 1.0)[1]
 
 
 @jit
@@ -210,13 +197,14 @@ def accurate_sum(q):
 
 @jit
 def _diagnose_target(q):
+    """The status of a target row that failed the fast check (bad rows only)."""
+    nan = posinf = neg = 0
     for i in range(q.shape[0]):
-        if q[i] != q[i]:
-            return OTHER_NAN
-    for i in range(q.shape[0]):
-        if q[i] == np.inf:
-            return OTHER_INF
-    return TARGET_NEG
+        x = q[i]
+        nan += x != x
+        posinf += x == np.inf
+        neg += x < 0
+    return _status.target_status(nan, posinf, neg)
 
 
 @jit
@@ -230,15 +218,12 @@ def sparsemax_loss_dist_row(row, M, t, q, g):
     qsum = 0.0
     good = 0
     for i in range(n):
-        y = np.float64(row[i]) - M
         qi = np.float64(q[i])
-        d = y - t
-        g[i] = (d if d > 0.0 else 0.0) - qi
+        gi, hi = _status.loss_terms((np.float64(row[i]) - M) - t, qi)
+        g[i] = gi
+        hinge += hi
         qsum += qi
         good += (qi >= 0.0) & (qi < np.inf)
-        if qi > 0.0:
-            h = t - y
-            hinge += qi * (h if h > 0.0 else 0.0)
     if good != n:
         return 0.0, qsum, _diagnose_target(q)
     return 0.5 * psum_sq(g, 0, n) + hinge, qsum, OK
@@ -273,13 +258,7 @@ def row_max(row):
         nan += x0 != x0
         i += 1
     M = max(max(m0, m1), max(m2, m3))
-    if nan:
-        return M, HAS_NAN
-    if M == np.inf:
-        return M, HAS_POSINF
-    if M == -np.inf:
-        return M, ALL_NEGINF
-    return M, OK
+    return M, _status.scores_status(nan, M == np.inf, M > -np.inf)
 
 
 @jit(contract=True)
