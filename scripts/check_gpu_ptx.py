@@ -1,6 +1,8 @@
 #!/usr/bin/env python
 """Compile every sparsetools.cuda kernel to PTX for a GPU architecture, without a GPU.
 
+The kernels and their argument types come from one table, ``sparsetools.cuda._signatures``.
+
 The CUDA simulator (what CI runs the GPU tests on) executes the kernels as Python, so it
 cannot catch what only the real compiler rejects: a variable whose type differs between
 branches, an unsupported NumPy call, a shared array of non-constant size. This compiles
@@ -56,39 +58,22 @@ def main(argv=None):
             sys.exit(3)
         print("the CUDA compiler libraries are there")
         return
-    from sparsetools.cuda import _kernels
-
-    def arr(dt, nd):
-        return types.Array(dt, nd, "C")
+    from sparsetools.cuda import _launch
+    from sparsetools.cuda._signatures import KERNELS, signature
 
     failures = 0
     for T in (32, 256):
-        kern = _kernels._make(T)
+        kern = _launch.kernels(T)
         for dt in (types.float32, types.float64):
-            z = arr(dt, 3)
-            sigs = {
-                "forward_bisect": (z, z, arr(types.float64, 1), arr(types.int64, 1), arr(types.int8, 1), types.boolean),
-                "forward_sort": (z, z, arr(types.float64, 1), arr(types.int64, 1), arr(types.int8, 1), types.boolean),
-                "jvp": (z, z, z, arr(types.int8, 1)),
-                "loss_bisect": (z, arr(types.int64, 1), z, types.float64, arr(types.float64, 1), z, arr(types.int8, 1),
-                                types.boolean),
-                "long_max": (z, types.int64, arr(types.float64, 2), arr(types.int64, 3)),
-                "long_step": (z, types.int64, types.int64, arr(types.float64, 2), arr(types.int64, 3),
-                              arr(types.float64, 3), arr(types.int64, 3), arr(types.float64, 3), arr(types.int64, 3),
-                              arr(types.int64, 2)),
-                "long_finish": (z, z, types.int64, types.int64, arr(types.float64, 2), arr(types.int64, 3),
-                                arr(types.float64, 3), arr(types.int64, 3), arr(types.float64, 1), arr(types.int64, 1),
-                                arr(types.int8, 1), arr(types.int8, 1), types.boolean),
-            }
-            for name, sig in sigs.items():
+            for name in KERNELS:
                 try:
-                    ptx, _ = cuda.compile_ptx(kern[name].py_func, sig, cc=cc)
+                    ptx, _ = cuda.compile_ptx(kern[name].py_func, signature(name, dt), cc=cc)
                     local = ".local" in ptx
-                    print(f"T={T:<3} {dt!s:<7} {name:<15} ok  ({len(ptx):,} bytes of PTX"
+                    print(f"T={T:<3} {dt!s:<7} {name:<16} ok  ({len(ptx):,} bytes of PTX"
                           f"{', uses local memory' if local else ''})")
                 except Exception as e:  # report every kernel, then fail
                     failures += 1
-                    print(f"T={T:<3} {dt!s:<7} {name:<15} FAILED: {type(e).__name__}: {e}")
+                    print(f"T={T:<3} {dt!s:<7} {name:<16} FAILED: {type(e).__name__}: {e}")
     if failures:
         sys.exit(f"{failures} kernel(s) did not compile")
 

@@ -13,7 +13,7 @@ import pytest
 
 import sparsetools
 from sparsetools import cuda as sc
-from sparsetools.cuda import _kernels
+from sparsetools.cuda import _launch, _rows, _signatures
 
 cuda = pytest.importorskip("numba.cuda", reason="numba-cuda is in the test extra")
 SIM = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
@@ -29,7 +29,7 @@ RTOL = {np.float64: 1e-12, np.float32: 1e-6}
 def small_blocks(monkeypatch):
     """Blocks of 4 threads: the simulator's cost is per thread and per barrier."""
     if SIM:
-        monkeypatch.setattr(sc, "threads_for", lambda n: 4)
+        monkeypatch.setattr(_launch, "threads_for", lambda n: 4)
 
 
 def rows(rng, shape, dtype=np.float64, scale=1.0):
@@ -45,7 +45,7 @@ def test_is_available():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("method", ["auto", "bisect", "sort"])
+@pytest.mark.parametrize("method", ["auto", "michelot", "sort"])
 def test_sparsemax_matches_the_cpu(rng, method, dtype):
     z = rows(rng, (3, 9), dtype)
     z[0, :4] = 0.4  # ties
@@ -74,13 +74,13 @@ def test_any_axis_and_layout_of_numpy_input(rng):
 
 
 def test_the_bisection_fallback_is_exact(rng, monkeypatch):
-    # one Newton step only: every row with more than one step left finishes by bisection
-    monkeypatch.setattr(_kernels, "NEWTON_STEPS", 1)
-    monkeypatch.setattr(_kernels, "_kernels", {})
+    # one Michelot step only: every row with more than one step left finishes by bisection
+    monkeypatch.setattr(_rows, "MAX_STEPS", 1)
+    monkeypatch.setattr(_launch, "_kernels", {})
     z = rows(rng, (3, 12), scale=0.3)
     z[2] = np.linspace(0, 1, 12) ** 3  # spread values: several steps
-    close(sc.sparsemax(z, method="bisect"), sparsetools.sparsemax(z), np.float64)
-    tau, k = sc.sparsemax_threshold(z, method="bisect")
+    close(sc.sparsemax(z, method="michelot"), sparsetools.sparsemax(z), np.float64)
+    tau, k = sc.sparsemax_threshold(z, method="michelot")
     tc, kc = sparsetools.sparsemax_threshold(z)
     close(tau, tc, np.float64)
     np.testing.assert_array_equal(k, kc)
@@ -89,22 +89,22 @@ def test_the_bisection_fallback_is_exact(rng, monkeypatch):
 @pytest.mark.slow
 def test_staged_and_unstaged_rows_give_the_same_bits(rng, monkeypatch):
     # blocks of 4 stage 32 candidates per thread: the dense row of 200 does not fit
-    assert _kernels.stage_slot(4) == 32
+    assert _rows.stage_slot(4) == 32
     z = rows(rng, (3, 200), scale=0.3)
     z[1] *= 1e-3  # every entry a candidate: 50 per thread
     staged = sc.sparsemax(z)
     close(staged, sparsetools.sparsemax(z), np.float64)
     L, _ = sc.sparsemax_loss_and_grad(z, np.array([0, 1, 2]))
     close(L, sparsetools.sparsemax_loss(z, np.array([0, 1, 2])), np.float64)
-    monkeypatch.setattr(_kernels, "stage_slot", lambda T: 1)  # (almost) nothing staged
-    monkeypatch.setattr(_kernels, "_kernels", {})
+    monkeypatch.setattr(_rows, "stage_slot", lambda T: 1)  # (almost) nothing staged
+    monkeypatch.setattr(_launch, "_kernels", {})
     assert sc.sparsemax(z).tobytes() == staged.tobytes()
 
 
 @pytest.mark.slow
 def test_the_real_block_sizes(rng, monkeypatch):
     monkeypatch.undo()  # threads_for as shipped: 32 threads up to 1024 entries, 256 above
-    assert sc.threads_for(1024) == 32 and sc.threads_for(1025) == 256
+    assert _launch.threads_for(1024) == 32 and _launch.threads_for(1025) == 256
     z = rows(rng, (1, 40))
     close(sc.sparsemax(z, method="sort"), sparsetools.sparsemax(z), np.float64)
     z = rows(rng, (1, 1100), scale=0.05)
@@ -236,8 +236,10 @@ def test_arguments_are_checked():
         sc.sparsemax(cuda.to_device(np.zeros((2, 3), np.int32)))
     with pytest.raises(ValueError, match="non-contiguous"):
         sc.sparsemax(cuda.to_device(np.zeros((4, 6)))[:, ::2])
-    with pytest.raises(ValueError, match="one kernel, bisect"):
+    with pytest.raises(ValueError, match="no kernel for method 'sort'; use 'auto' or one of 'michelot'"):
         sc.sparsemax_loss(z, np.array([0, 1]), method="sort")
+    with pytest.raises(ValueError, match="valid methods are 'auto', 'michelot', 'sort'"):
+        sc.sparsemax(z, method="bisect")
 
 
 def test_hostile_arguments_get_clear_errors_before_any_launch(rng):
@@ -317,7 +319,21 @@ def test_every_kernel_compiles_for_a_real_gpu():
                     "pip install nvidia-cuda-nvcc-cu12 nvidia-cuda-nvrtc-cu12")
     res = subprocess.run([sys.executable, str(PTX_SCRIPT)], env=env, capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert res.stdout.count(" ok ") == 28
+    assert res.stdout.count(" ok ") == 2 * 2 * len(_signatures.KERNELS)  # block sizes, dtypes
+
+
+def test_the_signature_table_is_the_kernels():
+    """Every kernel is in the table with its own parameters, in order, and nothing else is."""
+    import inspect
+
+    built = _launch.kernels(4)
+    assert set(built) == set(_signatures.KERNELS)
+    for name, args in _signatures.KERNELS.items():
+        assert tuple(inspect.signature(built[name].py_func).parameters) == tuple(a for a, _ in args), name
+        assert len(_signatures.signature(name, _signatures.types.float32)) == len(args)
+    for table in _launch.MAPS.values():  # the method table names kernels of the table
+        for m in table.values():
+            assert m.forward in built and (m.loss is None or m.loss in built)
 
 
 def test_an_empty_batch_launches_nothing():
@@ -333,17 +349,17 @@ def test_an_empty_batch_launches_nothing():
 def long_rows(monkeypatch):
     """Rows of 40 count as long, in chunks of 16 (3 chunks a row); records the converged
     flags of each chunked run."""
-    monkeypatch.setattr(sc, "LONG_ROW", 40)
-    monkeypatch.setattr(sc, "LONG_CHUNK", 16)
+    monkeypatch.setattr(_launch, "LONG_ROW", 40)
+    monkeypatch.setattr(_launch, "LONG_CHUNK", 16)
     flags = []
-    real = sc._long_forward
+    real = _launch._long_forward
 
     def spy(*args):
         conv = real(*args)
         flags.append(conv.copy_to_host())
         return conv
 
-    monkeypatch.setattr(sc, "_long_forward", spy)
+    monkeypatch.setattr(_launch, "_long_forward", spy)
     return flags
 
 
@@ -366,9 +382,32 @@ def test_long_rows_split_in_chunks_match_the_cpu(rng, long_rows):
 
 
 @pytest.mark.slow
-def test_long_rows_newton_did_not_settle_finish_by_bisection(rng, long_rows, monkeypatch):
-    monkeypatch.setattr(_kernels, "NEWTON_STEPS", 0)
-    monkeypatch.setattr(_kernels, "_kernels", {})
+def test_long_rows_steps_did_not_settle_finish_by_bisection(rng, long_rows, monkeypatch):
+    monkeypatch.setattr(_rows, "MAX_STEPS", 0)
+    monkeypatch.setattr(_launch, "_kernels", {})
     z = rows(rng, (2, 40), scale=0.2)
     close(sc.sparsemax(z), sparsetools.sparsemax(z), np.float64)
     assert not long_rows[-1].all()
+
+
+def _message(fn, *args):
+    with pytest.raises(ValueError) as info:
+        fn(*args)
+    return str(info.value)
+
+
+def test_the_gpu_raises_the_cpu_error_for_every_bad_row():
+    """The status precedence is the shared scalar pieces', so each bad input gets the same
+    message from both backends, also where two problems meet in one row."""
+    p = np.array([[0.5, 0.5, 0.0], [0.0, 0.0, 0.0], [0.2, -0.1, 0.9]])
+    v = np.array([[1.0, 0.0, 0.0], [np.nan, 0.0, 0.0], [0.0, np.inf, 0.0]])
+    for rows in ([0, 1], [0, 2], [1], [2]):  # empty support with a NaN in v; p < 0 with inf in v
+        assert _message(sc.sparsemax_jvp, p[rows], v[rows]) == _message(sparsetools.sparsemax_jvp, p[rows], v[rows])
+    z = np.zeros((2, 3))
+    for q in ([[1.0, 0.0, 0.0], [-np.inf, 1.0, 1.0]], [[1.0, 0.0, 0.0], [np.inf, 0.0, 0.0]],
+              [[1.0, 0.0, 0.0], [np.nan, -1.0, 0.0]], [[1.0, 0.0, 0.0], [0.5, 0.4, 0.0]]):
+        q = np.array(q)
+        assert _message(sc.sparsemax_loss, z, q) == _message(sparsetools.sparsemax_loss, z, q)
+    for zz in ([[0.0, np.nan, np.inf]], [[np.inf, -np.inf, 0.0]], [[-np.inf, -np.inf, -np.inf]]):
+        zz = np.array(zz)
+        assert _message(sc.sparsemax, zz) == _message(sparsetools.sparsemax, zz)
