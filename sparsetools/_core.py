@@ -7,11 +7,12 @@ from .maps import MAPS
 SPARSEMAX = MAPS["sparsemax"]
 
 
-def forward(rows, method, out2d="none"):
-    """The forward pass of sparsemax over ``rows``: ``(p, shift, thresh, support)``, the
-    per-row max, ``tau - max`` and support size; ``p`` (an array, or ``"rows"`` for a
-    fresh one) receives the output unless it is ``"none"``. Raises for a bad row."""
-    code = SPARSEMAX.resolve(method, rows.n).code
+def forward(rows, method, out2d="none", map_=SPARSEMAX):
+    """The forward pass of a map (sparsemax by default) over ``rows``:
+    ``(p, shift, thresh, support)``, the per-row max, ``tau - max`` and support size; ``p``
+    (an array, or ``"rows"`` for a fresh one) receives the output unless it is ``"none"``.
+    Raises for a bad row."""
+    code = map_.resolve(method, rows.n).code
     return rows.run(_batched.forward_rows, (rows.z2d,), (out2d, "float64", "float64", "int64"),
                     (not isinstance(out2d, str) or out2d != "none",), code)
 
@@ -31,9 +32,9 @@ def sparsemax(z, axis=-1, *, method="auto", out=None):
     axis : int
         The axis along which each row is projected (negative counts from the end).
     method : str
-        ``"auto"`` (default) or one of ``sparsetools.METHODS``: ``"sort"``, ``"heap"``,
-        ``"bisect"``, ``"condat"``, ``"duchi"``, ``"michelot"``, and any registered
-        with :func:`sparsetools.register_method`. All return the same result to rounding.
+        ``"auto"`` (default) or one of ``sparsetools.METHODS``: {methods}, and any
+        registered with :func:`sparsetools.register_method`. All return the same result
+        to rounding.
     out : ndarray, optional
         Where to write the result (same shape as ``z``, a floating dtype, writable).
         Nothing is written if the input is rejected.
@@ -93,3 +94,7 @@ def sparsemax_threshold(z, axis=-1, *, method="auto"):
     rows = Rows(z, axis)
     _, shift, thresh, support = forward(rows, method)
     return rows.batch(shift + thresh, rows.dtype), rows.batch(support)
+
+
+sparsemax.__doc__ = sparsemax.__doc__.replace(
+    "{methods}", ", ".join(f"``{m!r}``" for m in SPARSEMAX.names).replace("'", '"'))

@@ -49,10 +49,10 @@ def sparsemax_jacobian(z, axis=-1, *, method="auto"):
     return rows.deliver_matrices(J)
 
 
-def _product(p, v, axis, out, vname):
+def _product(p, v, axis, out, vname, map_=SPARSEMAX):
+    """The map's J v (= v J) at the output ``p``, per row."""
     prow, vrow = pair(p, v, axis, ("p", vname), out=out)
-    (res,) = prow.run(_batched.jvp_rows, (prow.z2d, vrow.z2d), ("rows",), code=SPARSEMAX.code,
-                      other=vname)
+    (res,) = prow.run(_batched.jvp_rows, (prow.z2d, vrow.z2d), ("rows",), code=map_.code, other=vname)
     return prow.deliver(res)
 
 

@@ -7,17 +7,19 @@ The target is integer class labels (z's shape without ``axis``) or a target dist
 
 from . import _batched
 from ._contract import Rows, Target
-from ._core import SPARSEMAX
+from .maps import MAPS
 
 
 def _run(kind, z, target, axis, method, write_grad, out=None):
-    """Loss (batch shape) and, when ``write_grad``, gradient (z's shape) of one loss."""
+    """Loss (batch shape) and, when ``write_grad``, gradient (z's shape) of one loss: the
+    Fenchel-Young loss of the map ``kind`` (a name of ``maps.MAPS``) or, for
+    ``"softmax"``, the softmax loss."""
     rows = Rows(z, axis, out=out)
     tgt = Target(target, rows)
     inputs = (rows.z2d, tgt.labels if tgt.labels is not None else tgt.q2d, tgt.tol)
     outputs = ("float64", "rows" if write_grad else "none")
-    if kind == "sparsemax":
-        code = SPARSEMAX.resolve(method, rows.n).code
+    if kind in MAPS:
+        code = MAPS[kind].resolve(method, rows.n).code
         loss, grad = rows.run(_batched.loss_rows, inputs, outputs, (write_grad,), code, target=tgt)
     else:
         loss, grad = rows.run(_batched.softmax_loss_rows, inputs, outputs, (write_grad,), target=tgt)

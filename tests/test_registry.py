@@ -129,3 +129,15 @@ def test_numba_sees_one_kernel_per_code():
                                        (True,), e.code)
         res[e.name] = float(thresh[0])
     assert res == {"good": -0.75, "bad": -0.5}
+
+
+def test_the_documented_lists_are_the_registry():
+    """The README's method table and the docstrings name every registered method."""
+    readme = (ROOT / "README.md").read_text()
+    for m in MAPS["sparsemax"].names:
+        assert f"| `{m}` |" in readme, m
+        assert f'``"{m}"``' in sparsetools.sparsemax.__doc__, m
+    from sparsetools.cuda import _launch
+
+    for m in _launch.MAPS["sparsemax"]:
+        assert f'``"{m}"``' in sparsetools.cuda.__doc__, m
