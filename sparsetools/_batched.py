@@ -12,16 +12,16 @@ every map, and only the called (driver, code, dtype) is compiled.
 
 import numpy as np
 from numba import prange
+from numba.core import types
 from numba.extending import overload
 
-from ._jit import CACHE, driver, jit
+from . import _registry
+from ._jit import driver, jit
 from ._registry import (
     row_apply,
     row_gather,
     row_jacobian,
     row_jvp,
-    row_loss_dist,
-    row_loss_label,
     row_presolve,
     row_tau,
 )
@@ -121,44 +121,51 @@ def jacobian_rows(nchunks, p, out, status, code):
             status[r] = row_jacobian(p[r], out[r], code)
 
 
-def target_loss(row, M, t, target, r, qtol, g, code):
-    """``(loss, status)`` of row ``r`` against ``target``, the gradient into ``g``: integer
-    labels (one per row, int64) or target distributions (rows like z's), told apart by
-    the target's dimension at compile time."""
+def target_loss(row, M, t, target, r, g, code):
+    """``(loss, running sum of the target row, status)`` of row ``r`` against ``target``,
+    the gradient into ``g``: integer labels (one per row, int64) or target distributions
+    (rows like z's), told apart by the target's dimension at compile time; the loss is the
+    map's of ``code``. The caller checks the sum (``sum_is_off``, ``still_off``)."""
+    map_ = _registry.entry(code)[0]
     if target.ndim == 1:
-        return _label_loss(row, M, t, target[r], g, code)
-    return _dist_loss(row, M, t, target[r], qtol, g, code)
+        lab = target[r]
+        if lab < 0 or lab >= row.shape[0]:
+            return 0.0, 1.0, BAD_LABEL
+        return map_.loss_label(row, M, t, lab, g), 1.0, OK
+    return map_.loss_dist(row, M, t, target[r], g)
 
 
-def _label_loss(row, M, t, lab, g, code):
-    if lab < 0 or lab >= row.shape[0]:
-        return 0.0, BAD_LABEL
-    return row_loss_label(row, M, t, lab, g, code), OK
+def still_off(target, r, qtol):
+    """For a target row whose running sum failed: whether its accurate sum fails too."""
+    return target.ndim == 2 and _status.sum_is_off(accurate_sum(target[r]), qtol)
 
 
-def _dist_loss(row, M, t, q, qtol, g, code):
-    L, qsum, st = row_loss_dist(row, M, t, q, g, code)
-    return L, sum_status(st, qsum, q, qtol)
-
-
-@jit(inline=True)
-def sum_status(st, qsum, q, qtol):
-    """TARGET_SUM for a target row that passed its entry checks (``st`` OK) but whose sum
-    is off 1 by more than ``qtol``, by its running sum ``qsum`` and by its accurate sum."""
-    if st == OK and _status.sum_is_off(qsum, qtol) and _status.sum_is_off(accurate_sum(q), qtol):
-        return TARGET_SUM
-    return st
-
-
-@overload(target_loss, jit_options=dict(cache=CACHE))
-def _target_loss(row, M, t, target, r, qtol, g, code):
+@overload(target_loss, inline="always")
+def _target_loss(row, M, t, target, r, g, code):
+    if not isinstance(code, types.IntegerLiteral):
+        return None
+    map_ = _registry.entry(code.literal_value)[0]
     if target.ndim == 1:
-        return lambda row, M, t, target, r, qtol, g, code: _label_loss_jit(row, M, t, target[r], g, code)
-    return lambda row, M, t, target, r, qtol, g, code: _dist_loss_jit(row, M, t, target[r], qtol, g, code)
+        loss_label = map_.loss_label
+
+        def labels(row, M, t, target, r, g, code):
+            lab = target[r]
+            if lab < 0 or lab >= row.shape[0]:
+                return 0.0, 1.0, BAD_LABEL
+            return loss_label(row, M, t, lab, g), 1.0, OK
+        return labels
+    loss_dist = map_.loss_dist
+
+    def dist(row, M, t, target, r, g, code):
+        return loss_dist(row, M, t, target[r], g)
+    return dist
 
 
-_label_loss_jit = jit(inline=True)(_label_loss)
-_dist_loss_jit = jit(inline=True)(_dist_loss)
+@overload(still_off)
+def _still_off(target, r, qtol):
+    if target.ndim == 1:
+        return lambda target, r, qtol: False
+    return lambda target, r, qtol: _status.sum_is_off(accurate_sum(target[r]), qtol)
 
 
 @driver
@@ -176,9 +183,11 @@ def loss_rows(nchunks, z, target, qtol, loss, grad, status, write_grad, code):
             M, t, k, st = forward_row(z[r], buf, tmp, code)
             if st == OK:
                 if write_grad:
-                    L, st = target_loss(z[r], M, t, target, r, qtol, grad[r], code)
+                    L, qsum, st = target_loss(z[r], M, t, target, r, grad[r], code)
                 else:
-                    L, st = target_loss(z[r], M, t, target, r, qtol, tmp, code)
+                    L, qsum, st = target_loss(z[r], M, t, target, r, tmp, code)
+                if st == OK and _status.sum_is_off(qsum, qtol) and still_off(target, r, qtol):
+                    st = TARGET_SUM
                 loss[r] = L
             status[r] = st
 
@@ -197,39 +206,41 @@ def softmax_rows(nchunks, z, out, status):
                 divide_row(out[r], exp_shifted_row(z[r], M, 1.0, out[r]))
 
 
-def softmax_target_loss(row, M, target, r, qtol, g):
-    """``(loss, status)`` of the softmax loss of row ``r``; ``g`` receives softmax - q.
-    Labels or distributions, as ``target_loss``."""
+def softmax_target_loss(row, M, target, r, g):
+    """``(loss, running sum of the target row, status)`` of the softmax loss of row ``r``;
+    ``g`` receives softmax - q. Labels or distributions, as ``target_loss``."""
+    s = exp_shifted_row(row, M, 1.0, g)
+    divide_row(g, s)
     if target.ndim == 1:
-        return _softmax_label_loss(row, M, target[r], g)
-    return _softmax_dist_loss(row, M, target[r], qtol, g)
+        return _softmax_label_terms(row, M, np.log(s), target[r], g)
+    return softmax_loss_dist_terms(row, M, np.log(s), target[r], g)
 
 
-def _softmax_label_loss(row, M, lab, g):
+def _softmax_label_terms(row, M, logs, lab, g):
     if lab < 0 or lab >= row.shape[0]:
-        return 0.0, BAD_LABEL
-    s = exp_shifted_row(row, M, 1.0, g)
-    divide_row(g, s)
+        return 0.0, 1.0, BAD_LABEL
     g[lab] = g[lab] - 1.0
-    return np.log(s) - (np.float64(row[lab]) - M), OK
+    return logs - (np.float64(row[lab]) - M), 1.0, OK
 
 
-def _softmax_dist_loss(row, M, q, qtol, g):
-    s = exp_shifted_row(row, M, 1.0, g)
-    divide_row(g, s)
-    L, qsum, st = softmax_loss_dist_terms(row, M, np.log(s), q, g)
-    return L, sum_status(st, qsum, q, qtol)
+@overload(softmax_target_loss, inline="always")
+def _softmax_target_loss(row, M, target, r, g):
+    if target.ndim == 1:  # _softmax_label_terms written out (a nested inline trips Numba's IR check)
+        def labels(row, M, target, r, g):
+            s = exp_shifted_row(row, M, 1.0, g)
+            divide_row(g, s)
+            lab = target[r]
+            if lab < 0 or lab >= row.shape[0]:
+                return 0.0, 1.0, BAD_LABEL
+            g[lab] = g[lab] - 1.0
+            return np.log(s) - (np.float64(row[lab]) - M), 1.0, OK
+        return labels
 
-
-_softmax_label_jit = jit(inline=True)(_softmax_label_loss)
-_softmax_dist_jit = jit(inline=True)(_softmax_dist_loss)
-
-
-@overload(softmax_target_loss, jit_options=dict(cache=CACHE))
-def _softmax_target_loss(row, M, target, r, qtol, g):
-    if target.ndim == 1:
-        return lambda row, M, target, r, qtol, g: _softmax_label_jit(row, M, target[r], g)
-    return lambda row, M, target, r, qtol, g: _softmax_dist_jit(row, M, target[r], qtol, g)
+    def dist(row, M, target, r, g):
+        s = exp_shifted_row(row, M, 1.0, g)
+        divide_row(g, s)
+        return softmax_loss_dist_terms(row, M, np.log(s), target[r], g)
+    return dist
 
 
 @driver
@@ -246,9 +257,11 @@ def softmax_loss_rows(nchunks, z, target, qtol, loss, grad, status, write_grad):
             M, st = row_max(z[r])
             if st == OK:
                 if write_grad:
-                    L, st = softmax_target_loss(z[r], M, target, r, qtol, grad[r])
+                    L, qsum, st = softmax_target_loss(z[r], M, target, r, grad[r])
                 else:
-                    L, st = softmax_target_loss(z[r], M, target, r, qtol, tmp)
+                    L, qsum, st = softmax_target_loss(z[r], M, target, r, tmp)
+                if st == OK and _status.sum_is_off(qsum, qtol) and still_off(target, r, qtol):
+                    st = TARGET_SUM
                 loss[r] = L
             status[r] = st
 

@@ -101,11 +101,12 @@ class Rows:
         (0, 0) array of ``z2d``'s type, for an output a flag says not to write). The first
         bad row raises (``raise_for_status`` with ``fields``) before anything reaches
         ``out=``. Returns the outputs, in order."""
-        R = self.z2d.shape[0]
-        arrays = tuple(_allocate(spec, self.z2d) for spec in outputs)
-        status = np.empty(R, np.int8)
+        z2d = self.z2d
+        arrays = [spec if type(spec) is np.ndarray else _allocate(spec, z2d) for spec in outputs]
+        status = np.empty(z2d.shape[0], np.int8)
         driver(*inputs, *arrays, status, *params, literal=code)
-        self.raise_for_status(status, **fields)
+        if status.any():
+            self.raise_for_status(status, **fields)
         return arrays
 
     def check_out(self, out):
@@ -146,17 +147,19 @@ class Rows:
         return view.reshape(self.z2d.shape)
 
 
+_PER_ROW = {"float64": np.dtype(np.float64), "int64": np.dtype(np.int64)}
+
+
 def _allocate(spec, z2d):
-    if isinstance(spec, np.ndarray):
-        return spec
-    R, n = z2d.shape
+    if type(spec) is not str:
+        return spec  # an array the caller made
     if spec == "rows":
         return np.empty_like(z2d)
-    if spec == "matrices":
-        return np.empty((R, n, n), z2d.dtype)
     if spec == "none":
         return np.empty((0, 0), z2d.dtype)  # the same Numba type as a (rows, n) result
-    return np.empty(R, spec)  # "float64", "int64"
+    if spec == "matrices":
+        return np.empty(z2d.shape + z2d.shape[1:], z2d.dtype)
+    return np.empty(z2d.shape[0], _PER_ROW[spec])  # "float64", "int64": one per row
 
 
 def pair(a, b, axis, names, out=None):

@@ -1,5 +1,7 @@
 """Public sparsemax and its threshold."""
 
+import numpy as np
+
 from . import _batched
 from ._contract import Rows
 from .maps import MAPS
@@ -13,8 +15,10 @@ def forward(rows, method, out2d="none", map_=SPARSEMAX):
     (an array, or ``"rows"`` for a fresh one) receives the output unless it is ``"none"``.
     Raises for a bad row."""
     code = map_.resolve(method, rows.n).code
-    return rows.run(_batched.forward_rows, (rows.z2d,), (out2d, "float64", "float64", "int64"),
-                    (not isinstance(out2d, str) or out2d != "none",), code)
+    R = rows.z2d.shape[0]
+    write = type(out2d) is not str or out2d != "none"
+    outputs = (out2d, np.empty(R), np.empty(R), np.empty(R, np.int64))  # made here: the fast path
+    return rows.run(_batched.forward_rows, (rows.z2d,), outputs, (write,), code)
 
 
 def sparsemax(z, axis=-1, *, method="auto", out=None):

@@ -203,6 +203,11 @@ def specialize(dispatcher, args, literal):
     return entry
 
 
+#: The bits of ``ndarray.flags.num`` that Numba's array type depends on: C- and
+#: F-contiguous, aligned, writeable (NumPy's NPY_ARRAY_* values).
+_LAYOUT_FLAGS = 0x0001 | 0x0002 | 0x0100 | 0x0400
+
+
 def _type_key(a):
     """A cheap stand-in for ``numba.typeof(a)`` as a cache key: ``typeof`` of an array costs
     about 20 us, which on small batches was most of a call. For a plain ndarray the key
@@ -210,8 +215,7 @@ def _type_key(a):
     aligned); for a bool, int or float, the Python type; anything else keys by its Numba
     type itself."""
     if type(a) is np.ndarray:
-        f = a.flags
-        return (a.dtype, a.ndim, f.c_contiguous, f.f_contiguous, f.writeable, f.aligned)
+        return (a.dtype, a.ndim, a.flags.num & _LAYOUT_FLAGS)
     if type(a) in (bool, int, float):
         return type(a)
     return numba.typeof(a)
