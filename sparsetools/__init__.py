@@ -36,8 +36,8 @@ __all__ = [
 __version__ = "0.1.0"
 
 #: Submodules loaded on first use: ``sparsetools.cuda`` needs numba-cuda, ``plotting``
-#: matplotlib; the CPU toolkit imports neither.
-_LAZY = ("cuda", "plotting")
+#: matplotlib, ``torch`` and ``jax`` their frameworks; the CPU toolkit imports none of them.
+_LAZY = ("cuda", "plotting", "torch", "jax")
 
 
 def __getattr__(name):

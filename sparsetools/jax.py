@@ -1,0 +1,149 @@
+"""sparsemax for JAX: ``jax.custom_vjp`` functions over sparsetools' CPU kernels.
+
+``sparsemax(x, axis=-1)`` and ``sparsemax_loss(z, target, axis=-1)`` work under ``jit``,
+``grad`` and ``vmap``: the forward pass and the VJP run the toolkit's kernels through
+``jax.pure_callback`` on the host (a device array is copied to the host and back), and
+``vmap`` hands the callback the whole batch at once (``vmap_method="broadcast_all"``; the
+rows' axis is counted from the end, so added batch axes do not move it). The backward pass
+is the toolkit's VJP kernel, never autodiff through a sort.
+
+float16 and bfloat16 are computed in float32 and returned in their own dtype. Bad input
+raises the toolkit's error: at once for shapes, dtypes and axes (they are known when the
+function is traced), and from the callback for values (NaN, +inf, a label out of range),
+where JAX reports it as its runtime error with the toolkit's message inside.
+"""
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
+
+import sparsetools as _st
+
+__all__ = ["sparsemax", "sparsemax_loss"]
+
+_NATIVE = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _from_end(axis, ndim, name="x"):
+    """``axis`` as a negative index (checked now, at trace time)."""
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"axis must be an integer, not {type(axis).__name__}")
+    if ndim == 0:
+        raise np.exceptions.AxisError(f"{name} is 0-d: sparsemax needs at least one axis")
+    return normalize_axis_index(int(axis), ndim) - ndim
+
+
+def _check_scores(x, name="x"):
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise TypeError(f"{name} has dtype {x.dtype}; sparsemax needs a floating array "
+                        f"(float64, float32, float16 or bfloat16)")
+    return x
+
+
+def _compute(a):
+    """A host array in a dtype the kernels compute in."""
+    a = np.asarray(a)
+    return a if a.dtype in _NATIVE else a.astype(np.float32)
+
+
+def _call(fn, shapes, *args):
+    return jax.pure_callback(fn, shapes, *args, vmap_method="broadcast_all")
+
+
+def _host_sparsemax(x, axis):
+    x = np.asarray(x)
+    return _st.sparsemax(_compute(x), axis=axis).astype(x.dtype, copy=False)
+
+
+def _host_vjp(p, g, axis):
+    p = np.asarray(p)
+    return _st.sparsemax_vjp(_compute(p), _compute(g), axis=axis).astype(p.dtype, copy=False)
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(1,))
+def _sparsemax(x, axis):
+    return _call(partial(_host_sparsemax, axis=axis), jax.ShapeDtypeStruct(x.shape, x.dtype), x)
+
+
+def _sparsemax_fwd(x, axis):
+    p = _sparsemax(x, axis)
+    return p, p
+
+
+def _sparsemax_bwd(axis, p, g):
+    return (_call(partial(_host_vjp, axis=axis), jax.ShapeDtypeStruct(p.shape, p.dtype), p, g),)
+
+
+_sparsemax.defvjp(_sparsemax_fwd, _sparsemax_bwd)
+
+
+def sparsemax(x, axis=-1):
+    """sparsemax along ``axis``: the Euclidean projection of each row onto the probability
+    simplex (Martins & Astudillo 2016); differentiable, with the toolkit's VJP.
+
+    >>> import jax.numpy as jnp, sparsetools.jax as sj
+    >>> sj.sparsemax(jnp.array([1.0, 0.8, -1.0]))
+    Array([0.6, 0.4, 0. ], dtype=float32)
+    """
+    x = _check_scores(x)
+    return _sparsemax(x, _from_end(axis, x.ndim))
+
+
+def _host_loss(z, target, axis):
+    z = np.asarray(z)
+    target = np.asarray(target)
+    if target.dtype.kind == "f":
+        target = _compute(target)
+    loss, grad = _st.sparsemax_loss_and_grad(_compute(z), target, axis=axis)
+    return np.asarray(loss).astype(z.dtype, copy=False), grad.astype(z.dtype, copy=False)
+
+
+def _loss_shapes(z, axis):
+    batch = z.shape[:z.ndim + axis] + z.shape[z.ndim + axis + 1:]
+    return jax.ShapeDtypeStruct(batch, z.dtype), jax.ShapeDtypeStruct(z.shape, z.dtype)
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _loss(z, target, axis):
+    return _call(partial(_host_loss, axis=axis), _loss_shapes(z, axis), z, target)[0]
+
+
+def _loss_fwd(z, target, axis):
+    loss, grad = _call(partial(_host_loss, axis=axis), _loss_shapes(z, axis), z, target)
+    return loss, (grad, target)
+
+
+def _loss_bwd(axis, res, g):
+    grad, target = res
+    dtarget = None if not jnp.issubdtype(target.dtype, jnp.floating) else jnp.zeros_like(target)
+    return jnp.expand_dims(g, axis) * grad, dtarget
+
+
+_loss.defvjp(_loss_fwd, _loss_bwd)
+
+
+def sparsemax_loss(z, target, axis=-1):
+    """The sparsemax loss of each row of ``z`` (rows along ``axis``) against ``target``:
+    integer class labels (``z``'s shape without ``axis``) or a target distribution of
+    ``z``'s shape. One loss per row; its gradient with respect to ``z`` is
+    sparsemax(z) - q, from the same pass (the target gets no gradient).
+
+    >>> import jax.numpy as jnp, sparsetools.jax as sj
+    >>> sj.sparsemax_loss(jnp.array([[0.5, 0.0]]), jnp.array([0]))
+    Array([0.0625], dtype=float32)
+    """
+    z = _check_scores(z, "z")
+    target = jnp.asarray(target)
+    ax = _from_end(axis, z.ndim, "z")
+    batch = z.shape[:z.ndim + ax] + z.shape[z.ndim + ax + 1:]
+    if target.shape not in (batch, z.shape):
+        raise ValueError(f"target has shape {target.shape}; it must be integer class labels of shape "
+                         f"{batch} (z's shape without axis {axis}) or a target distribution of z's "
+                         f"shape {z.shape}")
+    if target.shape == z.shape and jnp.issubdtype(target.dtype, jnp.floating):
+        target = target.astype(z.dtype)
+    return _loss(z, target, ax)

@@ -1,0 +1,370 @@
+"""sparsemax for PyTorch: autograd functions, modules and losses over sparsetools' kernels.
+
+The names and signatures follow the ``entmax`` package where it has the same thing
+(``sparsemax(X, dim=-1, k=None, return_support_size=False)``, ``Sparsemax``,
+``sparsemax_loss``, ``SparsemaxLoss``), so switching is a change of import; ``dim=`` is the
+axis the rows run along, any dimension of any shape.
+
+- The forward pass is the toolkit's exact sparsemax; the backward pass its VJP kernel
+  (``s * (g - (s . g) / k)`` on the support s of the output), never autodiff through a
+  sort. The loss computes its value and gradient in one pass and keeps the gradient for
+  the backward pass.
+- CPU tensors go through zero-copy NumPy views (any strides); CUDA tensors through
+  ``sparsetools.cuda`` on PyTorch's current stream (numba-cuda needed). float16 and
+  bfloat16 are computed in float32 and returned in their own dtype.
+- The operations are registered with ``torch.library`` (``torch.ops.sparsetools.*``), with
+  fake implementations, so ``torch.compile(fullgraph=True)`` traces through them; in eager
+  mode the same computations run as ``torch.autograd.Function``s, whose dispatch is cheaper.
+- Bad input raises the toolkit's errors, eagerly, naming the first bad row; a ``-inf``
+  score is a mask: exactly 0 in the output, no NaN in the gradient or the loss.
+
+``k`` is accepted for compatibility with ``entmax`` (where it bounds a partial sort) and
+changes nothing: the kernels find the support exactly without it.
+"""
+
+import numpy as np
+import torch
+from torch import nn
+
+import sparsetools as _st
+
+__all__ = ["Sparsemax", "SparsemaxLoss", "sparsemax", "sparsemax_loss"]
+
+_LOW = (torch.float16, torch.bfloat16)
+_REDUCTIONS = ("none", "mean", "sum", "elementwise_mean")
+
+
+# ---------------------------------------------------------------------------------------
+# tensors <-> the kernels' arrays
+
+
+def _host(t):
+    """A CPU tensor as a NumPy array (a view for float32 and float64; float16 and
+    bfloat16 as a float32 copy)."""
+    t = t.detach()
+    if t.dtype in _LOW:
+        t = t.float()
+    return t.numpy()
+
+
+def _tensor(a, like):
+    """A fresh NumPy result as a tensor of ``like``'s dtype (no copy when it matches)."""
+    out = torch.from_numpy(np.ascontiguousarray(a))
+    return out if out.dtype == like.dtype else out.to(like.dtype)
+
+
+def _device(t):
+    """A CUDA tensor as the C-contiguous float32/float64 device array the GPU kernels read."""
+    t = t.detach()
+    if t.dtype in _LOW:
+        t = t.float()
+    return t.contiguous()
+
+
+def _stream(t):
+    from numba import cuda
+
+    return cuda.external_stream(torch.cuda.current_stream(t.device).cuda_stream)
+
+
+def _from_device(a, like):
+    return torch.as_tensor(a, device=like.device).to(like.dtype)
+
+
+def _gpu():
+    import sparsetools.cuda as sc
+
+    return sc
+
+
+def _check_scores(X, name="X"):
+    if not isinstance(X, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, not {type(X).__name__}")
+    if not X.is_floating_point():
+        raise TypeError(f"{name} has dtype {X.dtype}; sparsemax needs a floating tensor "
+                        f"(float64, float32, float16 or bfloat16)")
+
+
+# ---------------------------------------------------------------------------------------
+# the computations, on tensors of either device
+
+
+def _sparsemax_impl(x, dim):
+    if x.is_cuda:
+        return _from_device(_gpu().sparsemax(_device(x), axis=dim, stream=_stream(x)), x)
+    return _tensor(_st.sparsemax(_host(x), axis=dim), x)
+
+
+def _vjp_impl(p, g, dim):
+    if p.is_cuda:
+        return _from_device(_gpu().sparsemax_vjp(_device(p), _device(g), axis=dim, stream=_stream(p)), p)
+    return _tensor(_st.sparsemax_vjp(_host(p), _host(g), axis=dim), p)
+
+
+def _loss_impl(x, target, dim, ignore_index):
+    """(loss per row, gradient p - q); rows whose label is ``ignore_index`` get 0 and 0."""
+    labels = not target.is_floating_point()
+    ignored = None
+    if labels:
+        ignored = target == ignore_index
+        target = target.masked_fill(ignored, 0)
+    if x.is_cuda:
+        tgt = target.contiguous().to(torch.int64) if labels else _device(target)
+        L, g = _gpu().sparsemax_loss_and_grad(_device(x), tgt, axis=dim, stream=_stream(x))
+        loss, grad = torch.as_tensor(L, device=x.device).to(x.dtype), _from_device(g, x)
+    else:
+        tgt = target.numpy() if labels else _host(target)
+        L, g = _st.sparsemax_loss_and_grad(_host(x), tgt, axis=dim)
+        loss, grad = _tensor(np.asarray(L), x), _tensor(g, x)
+    if labels:
+        loss = loss.masked_fill(ignored, 0)
+        grad = grad.masked_fill(ignored.unsqueeze(dim % x.dim()), 0)
+    return loss, grad
+
+
+# ---------------------------------------------------------------------------------------
+# eager autograd: torch.autograd.Function (a custom op's dispatch costs about 40 us a call)
+
+
+class _Sparsemax(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        p = _sparsemax_impl(x, dim)
+        ctx.dim = dim
+        ctx.save_for_backward(p)
+        return p
+
+    @staticmethod
+    def backward(ctx, grad):
+        (p,) = ctx.saved_tensors
+        return _Vjp.apply(p, grad, ctx.dim), None
+
+
+class _Vjp(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, p, g, dim):
+        ctx.dim = dim
+        ctx.save_for_backward(p)
+        return _vjp_impl(p, g, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # linear in g with the symmetric J, and J is constant in p on each support
+        (p,) = ctx.saved_tensors
+        return None, _Vjp.apply(p, grad, ctx.dim), None
+
+
+class _Loss(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, target, dim, ignore_index):
+        loss, grad = _loss_impl(x, target, dim, ignore_index)
+        ctx.dim = dim % x.dim()
+        ctx.save_for_backward(grad)
+        ctx.mark_non_differentiable(grad)
+        return loss, grad
+
+    @staticmethod
+    def backward(ctx, grad_loss, grad_grad):
+        (g,) = ctx.saved_tensors
+        return grad_loss.unsqueeze(ctx.dim) * g, None, None, None
+
+
+# ---------------------------------------------------------------------------------------
+# the same, registered with torch.library for torch.compile (torch.ops.sparsetools.*)
+
+
+@torch.library.custom_op("sparsetools::sparsemax", mutates_args=())
+def _sparsemax_op(x: torch.Tensor, dim: int) -> torch.Tensor:
+    return _sparsemax_impl(x, dim)
+
+
+@_sparsemax_op.register_fake
+def _(x, dim):
+    return torch.empty_like(x, memory_format=torch.contiguous_format)
+
+
+@torch.library.custom_op("sparsetools::sparsemax_vjp", mutates_args=())
+def _vjp_op(p: torch.Tensor, g: torch.Tensor, dim: int) -> torch.Tensor:
+    return _vjp_impl(p, g, dim)
+
+
+@_vjp_op.register_fake
+def _(p, g, dim):
+    return torch.empty_like(p, memory_format=torch.contiguous_format)
+
+
+def _sparsemax_setup(ctx, inputs, output):
+    ctx.dim = inputs[1]
+    ctx.save_for_backward(output)
+
+
+def _sparsemax_backward(ctx, grad):
+    (p,) = ctx.saved_tensors
+    return _vjp_op(p, grad, ctx.dim), None
+
+
+_sparsemax_op.register_autograd(_sparsemax_backward, setup_context=_sparsemax_setup)
+
+
+def _vjp_setup(ctx, inputs, output):
+    ctx.dim = inputs[2]
+    ctx.save_for_backward(inputs[0])
+
+
+def _vjp_backward(ctx, grad):
+    (p,) = ctx.saved_tensors
+    return None, _vjp_op(p, grad, ctx.dim), None
+
+
+_vjp_op.register_autograd(_vjp_backward, setup_context=_vjp_setup)
+
+
+@torch.library.custom_op("sparsetools::sparsemax_loss", mutates_args=())
+def _loss_op(x: torch.Tensor, target: torch.Tensor, dim: int, ignore_index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    return _loss_impl(x, target, dim, ignore_index)
+
+
+@_loss_op.register_fake
+def _(x, target, dim, ignore_index):
+    batch = list(x.shape)
+    del batch[dim % x.dim()]
+    return x.new_empty(batch), torch.empty_like(x, memory_format=torch.contiguous_format)
+
+
+def _loss_setup(ctx, inputs, output):
+    ctx.dim = inputs[2] % inputs[0].dim()
+    ctx.save_for_backward(output[1])
+
+
+def _loss_backward(ctx, grad_loss, grad_grad):
+    (g,) = ctx.saved_tensors
+    return grad_loss.unsqueeze(ctx.dim) * g, None, None, None
+
+
+_loss_op.register_autograd(_loss_backward, setup_context=_loss_setup)
+
+
+def _compiling():
+    return torch.compiler.is_compiling()
+
+
+# ---------------------------------------------------------------------------------------
+# the public functions and modules
+
+
+def sparsemax(X, dim=-1, k=None, return_support_size=False):
+    """sparsemax along ``dim``: the Euclidean projection of each row onto the probability
+    simplex, ``max(X - tau, 0)`` with the rows summing to 1 (Martins & Astudillo 2016).
+
+    Differentiable (the backward pass is the toolkit's VJP). ``k`` is accepted for
+    compatibility with ``entmax`` and changes nothing. With ``return_support_size``, also
+    returns the support size of each row, a long tensor of ``X``'s shape with ``dim`` of
+    size 1.
+
+    >>> import torch, sparsetools.torch as st
+    >>> st.sparsemax(torch.tensor([1.0, 0.8, -1.0]))
+    tensor([0.6000, 0.4000, 0.0000])
+    """
+    _check_scores(X)
+    P = _sparsemax_op(X, dim) if _compiling() else _Sparsemax.apply(X, dim)
+    if return_support_size:
+        return P, (P > 0).sum(dim=dim, keepdim=True)
+    return P
+
+
+def _reduce(loss, reduction, kept):
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    return total / kept  # the mean over the rows that are not ignored
+
+
+def _check_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {', '.join(map(repr, _REDUCTIONS))}, not {reduction!r}")
+
+
+def sparsemax_loss(X, target, k=None, return_support_size=False, *, dim=-1, ignore_index=-100,
+                   reduction="none"):
+    """The sparsemax loss of each row of ``X`` (rows along ``dim``) against ``target``.
+
+    ``target`` is integer class labels (``X``'s shape without ``dim``), or a target
+    distribution of ``X``'s shape (floating, rows >= 0 summing to 1). A row whose label is
+    ``ignore_index`` (any value, negative ones too) contributes 0 and gets a zero gradient.
+    ``reduction``: ``"none"`` (default, one loss per row, as ``entmax.sparsemax_loss``),
+    ``"sum"``, or ``"mean"`` over the rows that are not ignored. The gradient with respect
+    to ``X`` is sparsemax(X) - q, from the same pass as the loss; the target gets none.
+    With ``return_support_size``, also the support size of each row (``X``'s shape
+    without ``dim``). ``k`` is accepted for compatibility and changes nothing.
+
+    >>> import torch, sparsetools.torch as st
+    >>> st.sparsemax_loss(torch.tensor([[0.5, 0.0]]), torch.tensor([0]))
+    tensor([0.0625])
+    """
+    _check_scores(X)
+    if not isinstance(target, torch.Tensor):
+        target = torch.as_tensor(target, device=X.device)
+    _check_reduction(reduction)
+    if target.is_floating_point() and target.dtype != X.dtype:
+        target = target.to(X.dtype)
+    op = _loss_op if _compiling() else _Loss.apply
+    loss, grad = op(X, target, dim, int(ignore_index))
+    if target.is_floating_point():
+        kept = loss.numel()
+    else:
+        kept = (target != ignore_index).sum()
+    out = _reduce(loss, reduction, kept)
+    if return_support_size:
+        return out, _support_of(grad.detach(), target, dim)
+    return out
+
+
+def _support_of(grad, target, dim):
+    """Support sizes from the loss's gradient p - q (p = grad + q)."""
+    d = dim % grad.dim()
+    if target.is_floating_point():
+        p = grad + target
+    else:
+        p = grad.scatter_add(d, target.clamp(0, grad.shape[d] - 1).unsqueeze(d).to(torch.int64),
+                             torch.ones_like(grad))
+    return (p > 0).sum(dim=d)
+
+
+class Sparsemax(nn.Module):
+    """sparsemax along ``dim`` as a module (see :func:`sparsemax`)."""
+
+    def __init__(self, dim=-1, k=None, return_support_size=False):
+        super().__init__()
+        self.dim, self.k, self.return_support_size = dim, k, return_support_size
+
+    def forward(self, X):
+        return sparsemax(X, dim=self.dim, k=self.k, return_support_size=self.return_support_size)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class SparsemaxLoss(nn.Module):
+    """The sparsemax loss as a module: ``loss(X, target)``, rows along ``dim``.
+
+    ``reduction``: ``"mean"`` (over the rows not ignored; entmax's name for it,
+    ``"elementwise_mean"``, is the default and means the same), ``"sum"`` or ``"none"``.
+    Rows whose label is ``ignore_index`` contribute 0, whatever its sign (see
+    :func:`sparsemax_loss`).
+    """
+
+    def __init__(self, k=None, ignore_index=-100, reduction="elementwise_mean", return_support_size=False,
+                 dim=-1):
+        super().__init__()
+        _check_reduction(reduction)
+        self.k, self.ignore_index, self.reduction = k, ignore_index, reduction
+        self.return_support_size, self.dim = return_support_size, dim
+
+    def forward(self, X, target):
+        return sparsemax_loss(X, target, self.k, self.return_support_size, dim=self.dim,
+                              ignore_index=self.ignore_index, reduction=self.reduction)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}, ignore_index={self.ignore_index}"

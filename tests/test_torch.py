@@ -1,0 +1,187 @@
+"""sparsetools.torch: the PyTorch front-end against the NumPy functions, entmax and
+torch's own checks (gradcheck, opcheck, torch.compile)."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is in the test extra")
+
+import sparsetools  # noqa: E402
+import sparsetools.torch as st  # noqa: E402
+
+
+def t64(rng, shape, scale=1.0):
+    return torch.tensor(scale * rng.standard_normal(shape), dtype=torch.float64)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("dim", [-1, 0, 1])
+def test_sparsemax_is_the_numpy_sparsemax(rng, dtype, dim):
+    x = t64(rng, (3, 5, 7)).to(dtype)
+    p = st.sparsemax(x, dim=dim)
+    assert p.dtype == dtype and p.shape == x.shape
+    np.testing.assert_array_equal(p.numpy(), sparsetools.sparsemax(x.numpy(), axis=dim))
+    assert isinstance(st.Sparsemax(dim=dim)(x), torch.Tensor)
+
+
+def test_non_contiguous_and_requires_grad_inputs(rng):
+    x = t64(rng, (6, 8)).t()  # a transposed view
+    x.requires_grad_(True)
+    p = st.sparsemax(x)
+    np.testing.assert_array_equal(p.detach().numpy(), sparsetools.sparsemax(x.detach().numpy()))
+    p[:, 0].sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize("dim", [-1, 0])
+def test_gradcheck_sparsemax_and_its_vjp(rng, dim):
+    x = t64(rng, (4, 6), 2.0).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda x: st.sparsemax(x, dim=dim), (x,))
+    g = t64(rng, (4, 6)).requires_grad_(True)
+    assert torch.autograd.gradgradcheck(lambda x: st.sparsemax(x, dim=dim), (x,), (g,))
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_gradcheck_the_loss(rng, reduction):
+    x = t64(rng, (5, 6), 2.0).requires_grad_(True)
+    labels = torch.tensor([0, 5, 2, -100, 3])
+    assert torch.autograd.gradcheck(lambda x: st.sparsemax_loss(x, labels, reduction=reduction), (x,))
+    q = torch.softmax(t64(rng, (5, 6)) * 3, -1)
+    q = torch.where(q < 0.1, 0.0, q)
+    q = q / q.sum(-1, keepdim=True)
+    assert torch.autograd.gradcheck(lambda x: st.sparsemax_loss(x, q, reduction=reduction), (x,))
+
+
+def test_the_loss_is_the_numpy_loss_along_any_dim(rng):
+    x = t64(rng, (3, 4, 5))
+    labels = torch.tensor(rng.integers(0, 4, (3, 5)))
+    L = st.sparsemax_loss(x, labels, dim=1)
+    np.testing.assert_array_equal(L.numpy(), sparsetools.sparsemax_loss(x.numpy(), labels.numpy(), axis=1))
+
+
+@pytest.mark.parametrize("ignore_index", [-100, -1, 0, 3])
+def test_ignore_index_of_either_sign(rng, ignore_index):
+    x = t64(rng, (6, 5)).requires_grad_(True)
+    labels = torch.tensor([1, ignore_index, 2, ignore_index, 4, 1])
+    loss = st.SparsemaxLoss(ignore_index=ignore_index, reduction="mean")(x, labels)
+    loss.backward()
+    kept = labels != ignore_index
+    per_row = sparsetools.sparsemax_loss(x.detach().numpy()[kept.numpy()], labels[kept].numpy())
+    np.testing.assert_allclose(loss.item(), per_row.mean(), rtol=1e-14)
+    assert (x.grad[~kept] == 0).all() and (x.grad[kept] != 0).any()
+    none = st.sparsemax_loss(x, labels, ignore_index=ignore_index)
+    assert (none[~kept] == 0).all()
+    total = st.SparsemaxLoss(ignore_index=ignore_index, reduction="sum")(x, labels)
+    np.testing.assert_allclose(total.item(), per_row.sum(), rtol=1e-14)
+
+
+def test_masks_give_exact_zeros_and_no_nan(rng):
+    x = t64(rng, (4, 6))
+    x[:, ::2] = -torch.inf
+    x.requires_grad_(True)
+    p = st.sparsemax(x)
+    assert (p.detach()[:, ::2] == 0).all()
+    p.pow(2).sum().backward()
+    assert torch.isfinite(x.grad).all() and (x.grad[:, ::2] == 0).all()
+    x.grad = None
+    loss = st.sparsemax_loss(x, torch.tensor([1, 3, 5, 1]), reduction="sum")
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precisions_computed_in_float32(rng, dtype):
+    x = t64(rng, (4, 9)).to(dtype).requires_grad_(True)
+    p = st.sparsemax(x)
+    assert p.dtype == dtype
+    ref = sparsetools.sparsemax(x.detach().float().numpy())
+    np.testing.assert_array_equal(p.detach().float().numpy(), torch.tensor(ref).to(dtype).float().numpy())
+    p.float().pow(2).sum().backward()
+    assert x.grad.dtype == dtype and torch.isfinite(x.grad.float()).all()
+    L = st.sparsemax_loss(x, torch.tensor([0, 1, 2, 3]), reduction="mean")
+    assert L.dtype == dtype and torch.isfinite(L.float())
+
+
+def test_support_sizes(rng):
+    x = t64(rng, (3, 7))
+    p, k = st.sparsemax(x, return_support_size=True)
+    assert k.shape == (3, 1) and k.dtype == torch.int64
+    np.testing.assert_array_equal(k[:, 0].numpy(), sparsetools.sparsemax_threshold(x.numpy())[1])
+    _, k2 = st.sparsemax_loss(x, torch.tensor([0, 1, 2]), return_support_size=True)
+    np.testing.assert_array_equal(k2.numpy(), k[:, 0].numpy())
+
+
+def test_bad_input_raises_the_contract_errors_eagerly(rng):
+    x = t64(rng, (3, 4))
+    bad = x.clone()
+    bad[1, 2] = torch.nan
+    with pytest.raises(ValueError, match="contains NaN in row 1"):
+        st.sparsemax(bad)
+    with pytest.raises(ValueError, match="label 7 in row 0"):
+        st.sparsemax_loss(x, torch.tensor([7, 0, 0]))
+    with pytest.raises(ValueError, match="target has shape"):
+        st.sparsemax_loss(x, torch.tensor([0, 1]))
+    with pytest.raises(TypeError, match="floating tensor"):
+        st.sparsemax(torch.tensor([1, 2, 3]))
+    with pytest.raises(TypeError, match="must be a torch.Tensor"):
+        st.sparsemax(np.zeros(3))
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        st.SparsemaxLoss(reduction="avg")
+    with pytest.raises(np.exceptions.AxisError):
+        st.sparsemax(x, dim=2)
+
+
+def test_the_ops_pass_torch_library_opcheck(rng):
+    x = t64(rng, (3, 5)).requires_grad_(True)
+    torch.library.opcheck(torch.ops.sparsetools.sparsemax.default, (x, -1))
+    p = st.sparsemax(x).detach()
+    torch.library.opcheck(torch.ops.sparsetools.sparsemax_vjp.default, (p, t64(rng, (3, 5)), 1))
+    torch.library.opcheck(torch.ops.sparsetools.sparsemax_loss.default, (x, torch.tensor([0, 4, -100]), -1, -100))
+
+
+def test_equal_to_entmax(rng):
+    entmax = pytest.importorskip("entmax")
+    x = t64(rng, (8, 12), 2.0).requires_grad_(True)
+    x2 = x.detach().clone().requires_grad_(True)
+    g = t64(rng, (8, 12))
+    p, pe = st.sparsemax(x, dim=-1), entmax.sparsemax(x2, dim=-1)
+    torch.testing.assert_close(p, pe, rtol=1e-12, atol=1e-14)
+    (p * g).sum().backward()
+    (pe * g).sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad, rtol=1e-12, atol=1e-14)
+    labels = torch.tensor(rng.integers(0, 12, 8))
+    x.grad = x2.grad = None
+    L, Le = st.SparsemaxLoss()(x, labels), entmax.SparsemaxLoss()(x2, labels)
+    torch.testing.assert_close(L, Le, rtol=1e-12, atol=1e-14)
+    L.backward()
+    Le.backward()
+    torch.testing.assert_close(x.grad, x2.grad, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(st.sparsemax_loss(x, labels), entmax.sparsemax_loss(x2, labels),
+                               rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # inductor's own use of torch.jit
+def test_torch_compile_fullgraph(rng):
+    def f(x, labels):
+        p = st.sparsemax(2.0 * x, dim=-1)
+        return (p * p).sum() + st.sparsemax_loss(x, labels, reduction="mean")
+
+    x = torch.tensor(rng.standard_normal((8, 10)), dtype=torch.float32, requires_grad=True)
+    labels = torch.tensor(rng.integers(0, 10, 8))
+    compiled = torch.compile(f, fullgraph=True)
+    y = compiled(x, labels)
+    y.backward()
+    g = x.grad.clone()
+    x.grad = None
+    f(x, labels).backward()
+    torch.testing.assert_close(g, x.grad)
+
+
+def test_import_sparsetools_loads_no_framework():
+    from helpers import ok, run_python
+
+    out = ok(run_python("import sys, sparsetools; print(sorted({'torch', 'jax'} & set(sys.modules)))"))
+    assert out.strip() == "[]"
+    out = ok(run_python("import sparsetools; print(type(sparsetools.torch.sparsemax).__name__)"))
+    assert out.strip() == "function"
