@@ -576,3 +576,45 @@ def plot_multilabel_simulation(records, losses=("softmax", "sparsemax"), fig=Non
                 ax.set_xlabel("document length L")
     fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=4, frameon=False)
     return fig
+
+
+# --------------------------------------------------------------------------------------
+# Training with the PyTorch front-end (records of ``scripts/train_torch.py``)
+
+#: colour of each map in the training figure
+TRAINING_STYLE = {"sparsetools": SPARSEMAX_COLOR, "entmax": "#8C510A", "softmax": SOFTMAX_COLOR}
+#: line style of each map (entmax's sparsemax is the same map as sparsetools': dashed, so
+#: that the two coinciding curves both show)
+TRAINING_LINES = {"entmax": "--"}
+
+
+def plot_training(records, fig=None):
+    """Top: the training loss per epoch of each map, for each task (the sparsemax loss and
+    cross-entropy are on different scales, so each curve is its own loss). Bottom: the
+    attention weights over the positions of the first test examples of the retrieval task,
+    one panel per map, the right position of each example outlined."""
+    tasks = _in_order(r["task"] for r in records)
+    attn = [r for r in records if "attention_maps" in r]
+    if fig is None:
+        fig = Figure(figsize=(2 * COLUMN_WIDTH, 2.2 + (1.6 if attn else 0)), layout="constrained")
+    grid = fig.add_gridspec(2 if attn else 1, max(len(tasks), len(attn), 1))
+    for j, task in enumerate(tasks):
+        ax = fig.add_subplot(grid[0, j])
+        for r in (r for r in records if r["task"] == task):
+            ax.plot(range(1, len(r["train_loss"]) + 1), r["train_loss"], marker="o", markersize=3,
+                    color=TRAINING_STYLE.get(r["map"], "0.3"), linestyle=TRAINING_LINES.get(r["map"], "-"),
+                    label=r["map"])
+        ax.set_title(f"{task}: training loss")
+        ax.set_xlabel("epoch")
+        ax.legend(frameon=False)
+    for j, r in enumerate(attn):
+        ax = fig.add_subplot(grid[1, j])
+        maps = np.asarray(r["attention_maps"])
+        ax.imshow(maps, cmap="Greys", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+        for i, t in enumerate(r["attention_targets"]):
+            ax.add_patch(Polygon([(t - 0.5, i - 0.5), (t + 0.5, i - 0.5), (t + 0.5, i + 0.5), (t - 0.5, i + 0.5)],
+                                 closed=True, fill=False, edgecolor=TRAINING_STYLE.get(r["map"], "C0"), lw=1.2))
+        ax.set_title(f"{r['map']}: {r['attention_zeros']:.0%} zeros")
+        ax.set_xlabel("position")
+        ax.set_yticks([])
+    return fig

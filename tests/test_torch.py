@@ -185,3 +185,16 @@ def test_import_sparsetools_loads_no_framework():
     assert out.strip() == "[]"
     out = ok(run_python("import sparsetools; print(type(sparsetools.torch.sparsemax).__name__)"))
     assert out.strip() == "function"
+
+
+@pytest.mark.slow
+def test_the_training_script(tmp_path):
+    from helpers import load_script
+
+    records = load_script("train_torch").main(["--quick", "--out", str(tmp_path)])
+    assert {(r["task"], r["map"]) for r in records} >= {("classifier", "sparsetools"), ("attention", "softmax")}
+    for name in ("training_quick.md", "training_quick.json", "training_quick.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    sparse = next(r for r in records if r["task"] == "attention" and r["map"] == "sparsetools")
+    soft = next(r for r in records if r["task"] == "attention" and r["map"] == "softmax")
+    assert sparse["attention_zeros"] > 0.5 and soft["attention_zeros"] == 0.0
