@@ -61,6 +61,7 @@ def test_sparsemax_matches_the_cpu(rng, method, dtype):
     np.testing.assert_array_equal(k, kc)
 
 
+@pytest.mark.slow  # the simulator's longest cases
 def test_any_axis_and_layout_of_numpy_input(rng):
     z = rows(rng, (2, 5, 3))
     for axis in (0, 1, -1):
@@ -146,6 +147,7 @@ def test_losses_match_the_cpu(rng):
     assert L32.dtype == np.float32
 
 
+@pytest.mark.slow  # the simulator's longest cases
 def test_device_arrays_in_device_arrays_out(rng):
     z = rows(rng, (2, 3, 5), np.float32)
     d = cuda.to_device(z)

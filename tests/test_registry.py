@@ -109,6 +109,7 @@ def test_plot_styles_cover_any_name():
     assert a != b
 
 
+@pytest.mark.slow  # two uncached parallel compiles
 def test_numba_sees_one_kernel_per_code():
     """A driver compiled for one code runs that code's kernel: two methods that differ give
     different bits on a row where only one of them is right."""
