@@ -140,6 +140,11 @@ class Driver:
         the registry code of the map and method whose row pieces the driver inlines; only
         the called (driver, code, dtype) is compiled."""
         threads, lock = _parallel.claim()
+        if threads and _small(args[0]):
+            threads = 0
+            if lock is not None:
+                lock.release()
+                lock = None
         if literal is not None and literal >= UNCACHED_FROM:
             parallel, serial = self.uncached()
         else:
@@ -155,6 +160,21 @@ class Driver:
         finally:
             if lock is not None:
                 lock.release()
+
+
+#: Work below which a call runs serially: ``rows * (n + 44) < SMALL_WORK``, an estimate of
+#: a row's cost (a fixed part worth 44 entries, then one per entry) against the cost of
+#: starting a parallel region. Measured on 2 cores with the sparsemax driver (serial /
+#: parallel, microseconds): 32x10 2.8 / 3.0, 64x10 5.4 / 4.1, 8x128 2.5 / 3.2,
+#: 16x128 4.5 / 4.0, 1x1024 1.4 / 2.8, 2x1024 2.4 / 2.7, 4x1024 4.3 / 3.9: a parallel region
+#: costs about 2 us to start, so rows worth less than about 3 us of work run serially.
+#: Below it a call also never waits for a thread another process has descheduled.
+SMALL_WORK = 2000
+
+
+def _small(z):
+    shape = z.shape
+    return shape[0] * (shape[-1] + 44) < SMALL_WORK if len(shape) >= 2 else True
 
 
 def _twin(fn, suffix):
@@ -190,7 +210,7 @@ def specialize(dispatcher, args, literal):
     """
     if DISABLE_JIT:
         return dispatcher
-    key = (dispatcher, literal) + tuple(_type_key(a) for a in args)
+    key = (dispatcher, literal, *map(_fingerprint, args))
     entry = _specialized.get(key)
     if entry is None:
         with _lock:
@@ -203,19 +223,20 @@ def specialize(dispatcher, args, literal):
     return entry
 
 
-#: The bits of ``ndarray.flags.num`` that Numba's array type depends on: C- and
-#: F-contiguous, aligned, writeable (NumPy's NPY_ARRAY_* values).
-_LAYOUT_FLAGS = 0x0001 | 0x0002 | 0x0100 | 0x0400
-
-
 def _type_key(a):
     """A cheap stand-in for ``numba.typeof(a)`` as a cache key: ``typeof`` of an array costs
-    about 20 us, which on small batches was most of a call. For a plain ndarray the key
-    holds everything Numba's array type is made of (dtype, ndim, layout, writeable,
-    aligned); for a bool, int or float, the Python type; anything else keys by its Numba
-    type itself."""
-    if type(a) is np.ndarray:
-        return (a.dtype, a.ndim, a.flags.num & _LAYOUT_FLAGS)
-    if type(a) in (bool, int, float):
-        return type(a)
-    return numba.typeof(a)
+    about 20 us, which on small batches was most of a call. It is Numba's own fingerprint
+    of the argument's type, what its dispatcher dispatches on (dtype, ndim, layout,
+    writeable; 0.1 us). The fingerprint leaves out alignment, so every array a driver is
+    given must be aligned: the contract copies an unaligned input, and computes aside of an
+    unaligned ``out=`` (``_contract.Rows``)."""
+    return _fingerprint(a)
+
+
+try:
+    from numba._dispatcher import compute_fingerprint as _fingerprint
+except ImportError:  # pragma: no cover - other Numba versions
+    def _fingerprint(a):
+        if type(a) is np.ndarray:
+            return (a.dtype, a.ndim, a.flags.num & 0x0503)
+        return type(a) if type(a) in (bool, int, float) else numba.typeof(a)

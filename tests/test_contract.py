@@ -332,18 +332,19 @@ def test_registry_codes_are_distinct_and_stable():
 
 
 def test_the_dispatch_key_tells_apart_every_numba_array_type():
-    """``_jit.specialize`` caches entry points under ``_type_key``: two arguments with the
-    same key must have the same Numba type, or a call would run code compiled for another
-    layout; and arrays of the same type share a key (no recompilation per call)."""
+    """``_jit.specialize`` caches entry points under ``_type_key``: two aligned arguments
+    with the same key must have the same Numba type, or a call would run code compiled for
+    another layout; and arrays of the same type share a key (no recompilation per call).
+    The key leaves alignment out, so the contract never hands a driver an unaligned array."""
     import numba
 
+    from sparsetools._contract import Rows, Target
     from sparsetools._jit import _type_key
 
     base = np.zeros((4, 6))
     ro = base.copy()
     ro.flags.writeable = False
-    unaligned = np.frombuffer(np.zeros(4 * 6 * 8 + 1, np.uint8).data, np.float64, 24, offset=1).reshape(4, 6)
-    arrays = [base, base.T, base[:, ::2], ro, base.astype(np.float32), base[0], base[None], unaligned,
+    arrays = [base, base.T, base[:, ::2], ro, base.astype(np.float32), base[0], base[None],
               np.zeros((4, 6), np.int64), base[:, :1]]
     for a in arrays:
         for b in arrays:
@@ -351,3 +352,9 @@ def test_the_dispatch_key_tells_apart_every_numba_array_type():
                 assert numba.typeof(a) == numba.typeof(b), (a.flags, b.flags)
     assert _type_key(np.ones((9, 2))) == _type_key(base)
     assert _type_key(True) != _type_key(1) != _type_key(1.0)
+    unaligned = np.frombuffer(np.zeros(4 * 6 * 8 + 1, np.uint8).data, np.float64, 24, offset=1).reshape(4, 6)
+    assert not unaligned.flags.aligned
+    rows = Rows(unaligned, -1)
+    assert rows.z2d.flags.aligned and Target(unaligned, rows).q2d.flags.aligned
+    assert rows.rows_of(np.frombuffer(bytearray(4 * 6 * 8 + 1), np.float64, 24, offset=1).reshape(4, 6)) is None
+    np.testing.assert_array_equal(sparsemax(unaligned), sparsemax(unaligned.copy()))

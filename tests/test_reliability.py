@@ -208,12 +208,12 @@ def test_serial_and_parallel_drivers_give_the_same_bits(rng, monkeypatch):
     def everything():
         p = sparsetools.sparsemax(z)
         return [p, sparsetools.sparsemax(z, out=out).copy(), sparsetools.sparsemax(z, out=out2).copy(),
-                *sparsetools.sparsemax_threshold(z), sparsetools.sparsemax_jacobian(z[:4]),
+                *sparsetools.sparsemax_threshold(z), sparsetools.sparsemax_jacobian(z[:30]),
                 sparsetools.sparsemax_jvp(p, g), *sparsetools.sparsemax_loss_and_grad(z, labels),
                 *sparsetools.sparsemax_loss_and_grad(z, q), sparsetools.softmax(z),
                 *sparsetools.softmax_loss_and_grad(z, labels), *sparsetools.softmax_loss_and_grad(z, q),
                 sparsetools.softmax_sigmoid(z, beta=3.0), sparsetools.softmax_sigmoid_vjp(z, g),
-                sparsetools.softmax_sigmoid_jacobian(z[:3])]
+                sparsetools.softmax_sigmoid_jacobian(z[:30])]  # (30 rows: enough work to run parallel)
 
     parallel = everything()
     monkeypatch.setattr(_parallel, "_serial_only", True)
@@ -221,6 +221,28 @@ def test_serial_and_parallel_drivers_give_the_same_bits(rng, monkeypatch):
     serial = everything()
     for a, b in zip(parallel, serial):
         assert_array_equal(a, b)
+
+
+def test_small_calls_run_serially(monkeypatch):
+    """Rows worth less work than starting a parallel region costs run on the calling
+    thread (``_jit.SMALL_WORK``), whatever the threading layer."""
+    from sparsetools import _batched, _jit
+
+    if _parallel.num_threads() < 2 or _parallel.serial_only():
+        pytest.skip("every call is serial here")
+    assert _jit._small(np.empty((32, 10))) and not _jit._small(np.empty((64, 10)))
+    assert _jit._small(np.empty((1, 1500))) and not _jit._small(np.empty((16, 128)))
+
+    class Refuse:
+        def __call__(self, *args):
+            raise AssertionError("a small call entered the parallel driver")
+
+        compile = overloads = __call__
+
+    monkeypatch.setattr(_batched.softmax_rows, "parallel", Refuse())
+    assert sparsetools.softmax(np.zeros((32, 10))).shape == (32, 10)
+    with pytest.raises(AssertionError, match="entered the parallel driver"):
+        sparsetools.softmax(np.zeros((64, 10)))
 
 
 def test_a_busy_workqueue_region_sends_other_calls_serial(monkeypatch):
