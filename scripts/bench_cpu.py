@@ -6,8 +6,10 @@ Prints, for each input regime and shape, each method's median time as a ratio to
 ``np.copyto`` of the same array into a preallocated one, sampled alternately in the same
 run after a warm-up (compilation excluded); then the same for sparsemax_jvp,
 sparsemax_vjp, sparsemax_loss_and_grad and softmax_loss_and_grad (integer labels) and
-softmax, with the default method. Also times the warm-cache and cold-cache first call in
-fresh processes. Results go to stdout as Markdown tables and, with --json and --md, to
+softmax, with the default method; small calls (one row of 10, 32x10) against the NumPy
+sort version and ``scipy.special.softmax``; and a busy mode, calls timed one by one while
+another process spins on one core (p50, p99). Also times the warm-cache and cold-cache
+first call in fresh processes. Results go to stdout as Markdown tables and, with --json and --md, to
 files (figures/performance.md is this script's --md output).
 """
 
@@ -51,6 +53,68 @@ def startup_times():
     return out
 
 
+LATENCY_SHAPES = ((1, 10), (32, 10))
+BUSY_SHAPES = ((32, 10), (8192, 128))
+
+
+def latency_table(dtype, repeat):
+    """Small calls, in microseconds: sparsemax against the NumPy sort version
+    (``harness.bench.sparsemax_numpy``), softmax against ``scipy.special.softmax``, medians
+    of interleaved rounds."""
+    from scipy.special import softmax as scipy_softmax
+
+    from harness.bench import sparsemax_numpy, time_calls
+
+    emit(f"\n### Small calls ({dtype}): microseconds per call\n")
+    emit("| shape | sparsemax | NumPy sort version | speed-up | softmax | scipy.special.softmax | speed-up |")
+    emit("|---|---|---|---|---|---|---|")
+    out = []
+    for shape in LATENCY_SHAPES:
+        z = make_rows(shape, "normal", dtype)
+        t = time_calls({"sparsemax": lambda: sparsetools.sparsemax(z), "numpy": lambda: sparsemax_numpy(z),
+                        "softmax": lambda: sparsetools.softmax(z), "scipy": lambda: scipy_softmax(z, axis=-1)},
+                       z, repeat=repeat, warmup=3, min_time=0.05)
+        us = {k: v * 1e6 for k, v in t.items()}
+        emit(f"| {shape[0]}x{shape[1]} | {us['sparsemax']:.2f} | {us['numpy']:.2f} | "
+             f"{us['numpy'] / us['sparsemax']:.1f}x | {us['softmax']:.2f} | {us['scipy']:.2f} | "
+             f"{us['scipy'] / us['softmax']:.1f}x |")
+        out.append(dict(table="latency", shape=list(shape), **{f"{k}_us": v for k, v in us.items()}))
+    return out
+
+
+_SPIN = "import time\nt = time.time() + {seconds}\nwhile time.time() < t:\n    pass\n"
+
+
+def busy_table(dtype, calls=300):
+    """Calls timed one by one while another process keeps one core busy: the median, the
+    99th percentile and their ratio (a call that waits for a descheduled thread shows in
+    the tail)."""
+    emit(f"\n### Busy machine ({dtype}): one other process spinning on one core, {calls} calls each\n")
+    emit("| shape | p50 (us) | p99 (us) | p99 / p50 | max (us) |")
+    emit("|---|---|---|---|---|")
+    out = []
+    for shape in BUSY_SHAPES:
+        z = make_rows(shape, "normal", dtype)
+        for _ in range(5):
+            sparsetools.sparsemax(z)
+        spinner = subprocess.Popen([sys.executable, "-c", _SPIN.format(seconds=120)])
+        try:
+            time.sleep(0.3)  # let it start spinning
+            ts = []
+            for _ in range(calls):
+                t0 = time.perf_counter()
+                sparsetools.sparsemax(z)
+                ts.append(time.perf_counter() - t0)
+        finally:
+            spinner.kill()
+            spinner.wait()
+        ts = np.asarray(ts) * 1e6
+        p50, p99 = np.percentile(ts, 50), np.percentile(ts, 99)
+        emit(f"| {shape[0]}x{shape[1]} | {p50:.1f} | {p99:.1f} | {p99 / p50:.1f} | {ts.max():.1f} |")
+        out.append(dict(table="busy", shape=list(shape), p50_us=p50, p99_us=p99, max_us=float(ts.max())))
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dtype", nargs="+", default=["float64"], choices=["float64", "float32"],
@@ -58,8 +122,8 @@ def main(argv=None):
     ap.add_argument("--methods", nargs="+", default=list(sparsetools.METHODS),
                     choices=list(sparsetools.METHODS))
     ap.add_argument("--quick", action="store_true", help="fewer repeats (noisier)")
-    ap.add_argument("--tables", nargs="+", default=["methods", "derivatives"],
-                    choices=["methods", "derivatives"], help="which tables to time")
+    ap.add_argument("--tables", nargs="+", default=["methods", "derivatives", "latency", "busy"],
+                    choices=["methods", "derivatives", "latency", "busy"], help="which tables to time")
     ap.add_argument("--no-startup", action="store_true", help="skip the fresh-process timings")
     ap.add_argument("--json", help="also write the results to this JSON file")
     ap.add_argument("--md", help="also write the report (the tables as printed) to this Markdown file")
@@ -76,6 +140,10 @@ def main(argv=None):
             results += [dict(r, dtype=name) for r in methods_table(args.methods, dtype, repeat)]
         if "derivatives" in args.tables:
             results += [dict(r, dtype=name) for r in derivatives_table(dtype, repeat)]
+        if "latency" in args.tables:
+            results += [dict(r, dtype=name) for r in latency_table(dtype, repeat)]
+        if "busy" in args.tables:
+            results += [dict(r, dtype=name) for r in busy_table(dtype, calls=100 if args.quick else 300)]
         emit()
     emit(f"machine: {machine()}")
     report = dict(machine=machine(), dtypes=args.dtype, results=results)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._jit import jit
 from . import scalar
-from .common import OK, OTHER_INF, OTHER_NAN, apply_row, psum
+from .common import OK, OTHER_INF, OTHER_NAN, apply_row, psum, row_max  # noqa: F401  (row_max: re-exported)
 from .special import _bits_f64, _f64_bits, exp_nonpos
 
 _BIG = 1e300
@@ -231,34 +231,6 @@ def sparsemax_loss_dist_row(row, M, t, q, g):
 
 # ---------------------------------------------------------------------------------------
 # Softmax
-
-
-@jit
-def row_max(row):
-    """``(max, status)`` of a row of scores: HAS_NAN, HAS_POSINF or ALL_NEGINF, else OK.
-    Four partial maxima so the pass is not one chain of dependent comparisons."""
-    n = row.shape[0]
-    m0 = m1 = m2 = m3 = -np.inf
-    nan = 0
-    i = 0
-    while i + 4 <= n:
-        x0 = np.float64(row[i])
-        x1 = np.float64(row[i + 1])
-        x2 = np.float64(row[i + 2])
-        x3 = np.float64(row[i + 3])
-        m0 = x0 if x0 > m0 else m0
-        m1 = x1 if x1 > m1 else m1
-        m2 = x2 if x2 > m2 else m2
-        m3 = x3 if x3 > m3 else m3
-        nan += (x0 != x0) | (x1 != x1) | (x2 != x2) | (x3 != x3)
-        i += 4
-    while i < n:
-        x0 = np.float64(row[i])
-        m0 = x0 if x0 > m0 else m0
-        nan += x0 != x0
-        i += 1
-    M = max(max(m0, m1), max(m2, m3))
-    return M, _status.scores_status(nan, M == np.inf, M > -np.inf)
 
 
 @jit(contract=True)
