@@ -125,3 +125,15 @@ def test_bench_ab_times_two_versions_side_by_side(monkeypatch, capsys):
     assert len(rows) == 2 * 5 and all(r["ratio"] > 0 for r in rows)
     assert "new / old over 10 cells" in capsys.readouterr().out
     assert sys.modules["sparsetools_old"].__file__ != sparsetools.__file__
+
+
+@pytest.mark.slow
+def test_bench_cpu_latency_and_busy_tables(capsys):
+    script = load_script("bench_cpu")
+    lat = script.latency_table(np.dtype(np.float64), repeat=2)
+    assert [r["shape"] for r in lat] == [list(s) for s in script.LATENCY_SHAPES]
+    assert all(r["sparsemax_us"] > 0 and r["numpy_us"] > 0 and r["scipy_us"] > 0 for r in lat)
+    busy = script.busy_table(np.dtype(np.float32), calls=20)
+    assert all(0 < r["p50_us"] <= r["p99_us"] <= r["max_us"] for r in busy)
+    out = capsys.readouterr().out
+    assert "NumPy sort version" in out and "p99 / p50" in out
