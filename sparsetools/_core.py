@@ -21,6 +21,32 @@ def forward(rows, method, out2d="none", map_=SPARSEMAX):
     return rows.run(_batched.forward_rows, (rows.z2d,), outputs, (write,), code)
 
 
+_NATIVE = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def _plain_rows(z, axis, method):
+    """The short path of the commonest small call: a C-contiguous, aligned float64 or
+    float32 array of one or two dimensions with its rows along the last axis, no ``out=``.
+    Such an input is already what the contract would make of it, so its rows go to the
+    driver as they are (a call's fixed cost drops by about 2 us). Returns None for anything
+    else, and for a row the driver rejects (the full path then raises the contract's
+    error)."""
+    nd = z.ndim
+    if not (0 < nd <= 2 and (axis == -1 or axis == nd - 1) and z.dtype in _NATIVE and z.shape[-1]
+            and z.flags.c_contiguous and z.flags.aligned):
+        return None
+    n = z.shape[-1]
+    z2d = z.reshape(-1, n)
+    R = z2d.shape[0]
+    res = np.empty_like(z2d)
+    status = np.empty(R, np.int8)
+    _batched.forward_rows(z2d, res, np.empty(R), np.empty(R), np.empty(R, np.int64), status, True,
+                          literal=SPARSEMAX.resolve(method, n).code)
+    if np.count_nonzero(status):
+        return None
+    return res.reshape(z.shape)
+
+
 def sparsemax(z, axis=-1, *, method="auto", out=None):
     """Sparsemax: the Euclidean projection of ``z`` onto the probability simplex, per row.
 
@@ -64,6 +90,10 @@ def sparsemax(z, axis=-1, *, method="auto", out=None):
     >>> sparsetools.sparsemax(np.array([1.76405235, 0.40015721, 0.97873798, 2.2408932, 1.86755799]))
     array([0.1398845 , 0.        , 0.        , 0.61672535, 0.24339014])
     """
+    if out is None and type(z) is np.ndarray and type(axis) is int:
+        p = _plain_rows(z, axis, method)
+        if p is not None:
+            return p
     rows = Rows(z, axis, out=out)
     out2d = None if out is None else rows.rows_of(out)
     if out2d is None:

@@ -139,12 +139,7 @@ class Driver:
         ``literal``: an int passed as the driver's last argument as a compile-time literal,
         the registry code of the map and method whose row pieces the driver inlines; only
         the called (driver, code, dtype) is compiled."""
-        threads, lock = _parallel.claim()
-        if threads and _small(args[0]):
-            threads = 0
-            if lock is not None:
-                lock.release()
-                lock = None
+        threads, lock = (0, None) if _small(args[0]) else _parallel.claim()
         if literal is not None and literal >= UNCACHED_FROM:
             parallel, serial = self.uncached()
         else:
@@ -174,7 +169,7 @@ SMALL_WORK = 2000
 
 def _small(z):
     shape = z.shape
-    return shape[0] * (shape[-1] + 44) < SMALL_WORK if len(shape) >= 2 else True
+    return len(shape) < 2 or shape[0] * (shape[-1] + 44) < SMALL_WORK
 
 
 def _twin(fn, suffix):

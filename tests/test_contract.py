@@ -358,3 +358,19 @@ def test_the_dispatch_key_tells_apart_every_numba_array_type():
     assert rows.z2d.flags.aligned and Target(unaligned, rows).q2d.flags.aligned
     assert rows.rows_of(np.frombuffer(bytearray(4 * 6 * 8 + 1), np.float64, 24, offset=1).reshape(4, 6)) is None
     np.testing.assert_array_equal(sparsemax(unaligned), sparsemax(unaligned.copy()))
+
+
+def test_the_short_path_of_small_calls_is_the_full_path(rng):
+    """``sparsemax`` takes a short path for C-contiguous float rows along the last axis;
+    it gives the bits of the full path (``out=`` goes through the full one) and its
+    errors."""
+    for z in (rng.normal(size=10), rng.normal(size=(32, 10)), rng.normal(size=(3, 7)).astype(np.float32)):
+        full = np.empty_like(z)
+        sparsemax(z, out=full)
+        assert sparsemax(z).tobytes() == full.tobytes() and sparsemax(z).dtype == z.dtype
+    bad = rng.normal(size=(4, 5))
+    bad[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"^z contains NaN in row 2 \(rows run along axis 1; 1 bad"):
+        sparsemax(bad)
+    with pytest.raises(ValueError, match="unknown method 'nope'"):
+        sparsemax(np.zeros(3), method="nope")
