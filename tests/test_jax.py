@@ -98,3 +98,10 @@ def test_bad_input(rng):
         sj.sparsemax_loss(x, jnp.asarray([0, 1]))
     with pytest.raises(Exception, match="contains NaN in row 1"):  # from the callback
         jax.block_until_ready(sj.sparsemax(x.at[1, 2].set(jnp.nan)))
+
+
+def test_docstring_examples():
+    import doctest
+
+    res = doctest.testmod(sj, optionflags=doctest.NORMALIZE_WHITESPACE, verbose=False)
+    assert res.attempted > 0 and res.failed == 0

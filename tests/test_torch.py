@@ -198,3 +198,10 @@ def test_the_training_script(tmp_path):
     sparse = next(r for r in records if r["task"] == "attention" and r["map"] == "sparsetools")
     soft = next(r for r in records if r["task"] == "attention" and r["map"] == "softmax")
     assert sparse["attention_zeros"] > 0.5 and soft["attention_zeros"] == 0.0
+
+
+def test_docstring_examples():
+    import doctest
+
+    res = doctest.testmod(st, optionflags=doctest.NORMALIZE_WHITESPACE, verbose=False)
+    assert res.attempted > 0 and res.failed == 0
