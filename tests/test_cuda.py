@@ -127,6 +127,7 @@ def test_jvp_and_vjp_match_the_cpu(rng, dtype):
     close(sc.sparsemax_vjp(p, v), sparsetools.sparsemax_vjp(p, v), dtype)
 
 
+@pytest.mark.slow  # the simulator's longest cases
 def test_losses_match_the_cpu(rng):
     z = rows(rng, (4, 7))
     labels = np.array([0, 6, 3, 2])
@@ -202,6 +203,7 @@ def test_bad_scores_raise_the_cpus_error_and_write_nothing(rng, case):
     assert (dout.copy_to_host() == 7.0).all()
 
 
+@pytest.mark.slow  # the simulator's longest cases
 def test_bad_targets_and_p_raise_the_cpus_errors(rng):
     z = rows(rng, (3, 4))
     q = np.full(z.shape, 0.25)
@@ -398,6 +400,7 @@ def _message(fn, *args):
     return str(info.value)
 
 
+@pytest.mark.slow  # the simulator's longest cases
 def test_the_gpu_raises_the_cpu_error_for_every_bad_row():
     """The status precedence is the shared scalar pieces', so each bad input gets the same
     message from both backends, also where two problems meet in one row."""
