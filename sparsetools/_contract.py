@@ -10,7 +10,7 @@ import math
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
-from .kernels import status as common
+from .kernels import status as codes
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 #: What +inf in an input should have been: scores may hold -inf (a mask), an output p not.
@@ -80,13 +80,13 @@ class Rows:
         r = int(bad[0])
         where = f"{self.row_label(r)} (rows run along axis {self.axis}; {bad.size} bad row(s) in all)"
         code = int(status[r])
-        exc, message = common.STATUS_MESSAGES[code]
+        exc, message = codes.STATUS_MESSAGES[code]
         fields = dict(name=self.name, other=other, where=where, n=self.n, axis=self.axis,
                       neginf="-inf or masked" if self.masked else "-inf",
                       posinf_hint=_POSINF_HINT.get(self.name, _POSINF_HINT["z"]))
-        if code == common.BAD_LABEL:
+        if code == codes.BAD_LABEL:
             fields["label"] = int(target.original.reshape(-1)[r])
-        elif code == common.TARGET_SUM:
+        elif code == codes.TARGET_SUM:
             fields["total"] = math.fsum(target.q2d[r].tolist())  # exact, then rounded once
             fields["tol"] = target.tol
         raise exc(message.format(**fields))
