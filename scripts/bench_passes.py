@@ -40,7 +40,7 @@ def _stages(z, out, upto, method):
             continue
         t, k, done = presolve(buf, m)
         if upto >= 2 and not done:
-            t, k = row_tau(buf, k, tmp, method)
+            t, k = row_tau(buf, k, tmp, 0.0, method)
         acc += t
         if upto == 3:
             apply_row(z[r], M, t, out[r])

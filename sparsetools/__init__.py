@@ -1,8 +1,20 @@
-"""sparsetools: exact, fast sparsemax for NumPy arrays, compiled with Numba: the projection,
-its derivatives, its loss, and softmax counterparts to compare with."""
+"""sparsetools: exact, fast sparsemax and alpha-entmax for NumPy arrays, compiled with Numba:
+the maps, their derivatives, their losses, and softmax counterparts to compare with."""
 
 from ._activations import softmax, softmax_sigmoid, softmax_sigmoid_jacobian, softmax_sigmoid_vjp
 from ._core import sparsemax, sparsemax_threshold
+from ._entmax import (
+    entmax,
+    entmax15,
+    entmax_dalpha,
+    entmax_jacobian,
+    entmax_jvp,
+    entmax_loss,
+    entmax_loss_and_grad,
+    entmax_loss_grad,
+    entmax_threshold,
+    entmax_vjp,
+)
 from ._derivs import sparsemax_jacobian, sparsemax_jvp, sparsemax_vjp
 from ._losses import (
     softmax_loss,
@@ -15,7 +27,18 @@ from ._losses import (
 from ._registry import register_method
 
 __all__ = [
+    "ENTMAX_METHODS",
     "METHODS",
+    "entmax",
+    "entmax15",
+    "entmax_dalpha",
+    "entmax_jacobian",
+    "entmax_jvp",
+    "entmax_loss",
+    "entmax_loss_and_grad",
+    "entmax_loss_grad",
+    "entmax_threshold",
+    "entmax_vjp",
     "register_method",
     "softmax",
     "softmax_loss",
@@ -45,6 +68,10 @@ def __getattr__(name):
         from .maps import MAPS
 
         return MAPS["sparsemax"].names
+    if name == "ENTMAX_METHODS":
+        from .maps import MAPS
+
+        return MAPS["entmax"].names
     if name in _LAZY:
         import importlib
 

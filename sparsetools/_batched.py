@@ -22,6 +22,7 @@ from ._registry import (
     row_gather,
     row_jacobian,
     row_jvp,
+    row_param,
     row_presolve,
     row_tau,
 )
@@ -35,6 +36,7 @@ from .kernels.derivs import (
     sigmoid_and_slope,
     softmax_loss_dist_terms,
 )
+from .kernels.entmax import dalpha_row
 from .kernels.scalar import cpu as _status
 
 
@@ -45,25 +47,27 @@ def chunk(c, nchunks, rows):
 
 
 @jit(inline=True)
-def forward_row(row, buf, tmp, code):
+def forward_row(row, buf, tmp, a, code):
     """``(M, t, k, status)`` of one row with the map and method of ``code``: the candidate
     pass, the first step, and the method only where that step has not settled the row.
-    ``buf`` and ``tmp`` are float64 scratch rows."""
-    M, m, st = row_gather(row, buf, code)
+    ``buf`` and ``tmp`` are float64 scratch rows; ``a`` is the row's parameter
+    (``row_param``)."""
+    M, m, st = row_gather(row, buf, a, code)
     if st != OK:
         return M, 0.0, 0, st
-    t, k, done = row_presolve(buf, m, code)
+    t, k, done = row_presolve(buf, m, a, code)
     if not done:
-        t, k = row_tau(buf, k, tmp, code)
+        t, k = row_tau(buf, k, tmp, a, code)
     return M, t, k, OK
 
 
 @driver
-def forward_rows(nchunks, z, out, shift, thresh, support, status, write, code):
+def forward_rows(nchunks, z, out, shift, thresh, support, status, write, param, code):
     """For each row r of ``z``: ``shift[r] = max(z[r])``, ``thresh[r] = tau - max``,
     ``support[r] = k`` and ``status[r]``; when ``write`` is true also ``out[r]``, the map's
     output, fused with the row's own pass so the row is still in cache. Rows with a bad
-    status are left unwritten."""
+    status are left unwritten. ``param`` is the map's parameter, one per row or one for all
+    (``_registry.row_param``; any float64 array for a map without one)."""
     rows, n = z.shape
     nchunks = min(nchunks, rows)
     for c in prange(nchunks):
@@ -71,7 +75,8 @@ def forward_rows(nchunks, z, out, shift, thresh, support, status, write, code):
         tmp = np.empty(n, np.float64)
         lo, hi = chunk(c, nchunks, rows)
         for r in range(lo, hi):
-            M, t, k, st = forward_row(z[r], buf, tmp, code)
+            a = row_param(param, r, code)
+            M, t, k, st = forward_row(z[r], buf, tmp, a, code)
             status[r] = st
             if st != OK:
                 continue
@@ -79,18 +84,18 @@ def forward_rows(nchunks, z, out, shift, thresh, support, status, write, code):
             thresh[r] = t
             support[r] = k
             if write:
-                row_apply(z[r], M, t, out[r], code)
+                row_apply(z[r], M, t, out[r], a, code)
 
 
 @driver
-def apply_rows(nchunks, z, shift, thresh, out, code):
+def apply_rows(nchunks, z, shift, thresh, out, param, code):
     """``out[r]``: the map's output of ``z[r]`` at the threshold ``shift[r] + thresh[r]``."""
     rows = z.shape[0]
     nchunks = min(nchunks, rows)
     for c in prange(nchunks):
         lo, hi = chunk(c, nchunks, rows)
         for r in range(lo, hi):
-            row_apply(z[r], shift[r], thresh[r], out[r], code)
+            row_apply(z[r], shift[r], thresh[r], out[r], row_param(param, r, code), code)
 
 
 # ---------------------------------------------------------------------------------------
@@ -99,18 +104,18 @@ def apply_rows(nchunks, z, shift, thresh, out, code):
 
 
 @driver
-def jvp_rows(nchunks, p, v, out, status, code):
+def jvp_rows(nchunks, p, v, out, status, param, code):
     """``out[r] = J(p[r]) v[r]`` for every row, J the map's Jacobian at the output p."""
     rows = p.shape[0]
     nchunks = min(nchunks, rows)
     for c in prange(nchunks):
         lo, hi = chunk(c, nchunks, rows)
         for r in range(lo, hi):
-            status[r] = row_jvp(p[r], v[r], out[r], code)
+            status[r] = row_jvp(p[r], v[r], out[r], row_param(param, r, code), code)
 
 
 @driver
-def jacobian_rows(nchunks, p, out, status, code):
+def jacobian_rows(nchunks, p, out, status, param, code):
     """``out[r] = J(p[r])``, the map's dense (n, n) Jacobian at a point whose output is
     ``p[r]``."""
     rows = p.shape[0]
@@ -118,21 +123,35 @@ def jacobian_rows(nchunks, p, out, status, code):
     for c in prange(nchunks):
         lo, hi = chunk(c, nchunks, rows)
         for r in range(lo, hi):
-            status[r] = row_jacobian(p[r], out[r], code)
+            status[r] = row_jacobian(p[r], out[r], row_param(param, r, code), code)
 
 
-def target_loss(row, M, t, target, r, g, code):
+@driver
+def entmax_dalpha_rows(nchunks, p, out, status, param):
+    """``out[r] = d entmax / d alpha`` at the output ``p[r]`` (``kernels.entmax.dalpha_row``),
+    alpha ``param`` (one per row or one for all)."""
+    rows = p.shape[0]
+    nchunks = min(nchunks, rows)
+    for c in prange(nchunks):
+        lo, hi = chunk(c, nchunks, rows)
+        for r in range(lo, hi):
+            status[r] = dalpha_row(p[r], out[r], param[r if param.shape[0] > 1 else 0])
+
+
+def target_loss(row, M, t, target, r, g, a, code):
     """``(loss, running sum of the target row, status)`` of row ``r`` against ``target``,
     the gradient into ``g``: integer labels (one per row, int64) or target distributions
     (rows like z's), told apart by the target's dimension at compile time; the loss is the
-    map's of ``code``. The caller checks the sum (``sum_is_off``, ``still_off``)."""
+    map's of ``code`` (given the row's parameter ``a`` when the map has one). The caller
+    checks the sum (``sum_is_off``, ``still_off``)."""
     map_ = _registry.entry(code)[0]
+    extra = (a,) if map_.param is not None else ()
     if target.ndim == 1:
         lab = target[r]
         if lab < 0 or lab >= row.shape[0]:
             return 0.0, 1.0, BAD_LABEL
-        return map_.loss_label(row, M, t, lab, g), 1.0, OK
-    return map_.loss_dist(row, M, t, target[r], g)
+        return map_.loss_label(row, M, t, lab, g, *extra), 1.0, OK
+    return map_.loss_dist(row, M, t, target[r], g, *extra)
 
 
 def still_off(target, r, qtol):
@@ -141,24 +160,30 @@ def still_off(target, r, qtol):
 
 
 @overload(target_loss, inline="always")
-def _target_loss(row, M, t, target, r, g, code):
+def _target_loss(row, M, t, target, r, g, a, code):
     if not isinstance(code, types.IntegerLiteral):
         return None
     map_ = _registry.entry(code.literal_value)[0]
     if target.ndim == 1:
         loss_label = map_.loss_label
+        if map_.param is None:
+            def labels(row, M, t, target, r, g, a, code):
+                lab = target[r]
+                if lab < 0 or lab >= row.shape[0]:
+                    return 0.0, 1.0, BAD_LABEL
+                return loss_label(row, M, t, lab, g), 1.0, OK
+            return labels
 
-        def labels(row, M, t, target, r, g, code):
+        def labels_a(row, M, t, target, r, g, a, code):
             lab = target[r]
             if lab < 0 or lab >= row.shape[0]:
                 return 0.0, 1.0, BAD_LABEL
-            return loss_label(row, M, t, lab, g), 1.0, OK
-        return labels
+            return loss_label(row, M, t, lab, g, a), 1.0, OK
+        return labels_a
     loss_dist = map_.loss_dist
-
-    def dist(row, M, t, target, r, g, code):
-        return loss_dist(row, M, t, target[r], g)
-    return dist
+    if map_.param is None:
+        return lambda row, M, t, target, r, g, a, code: loss_dist(row, M, t, target[r], g)
+    return lambda row, M, t, target, r, g, a, code: loss_dist(row, M, t, target[r], g, a)
 
 
 @overload(still_off)
@@ -169,7 +194,7 @@ def _still_off(target, r, qtol):
 
 
 @driver
-def loss_rows(nchunks, z, target, qtol, loss, grad, status, write_grad, code):
+def loss_rows(nchunks, z, target, qtol, loss, grad, status, write_grad, param, code):
     """The map's loss of every row against ``target`` (labels ``target[r]`` in [0, n), or
     distributions checked: entries finite and >= 0, sum within ``qtol`` of 1), fused with
     the forward pass; the gradient goes to ``grad[r]`` when ``write_grad``."""
@@ -180,12 +205,13 @@ def loss_rows(nchunks, z, target, qtol, loss, grad, status, write_grad, code):
         tmp = np.empty(n, np.float64)
         lo, hi = chunk(c, nchunks, rows)
         for r in range(lo, hi):
-            M, t, k, st = forward_row(z[r], buf, tmp, code)
+            a = row_param(param, r, code)
+            M, t, k, st = forward_row(z[r], buf, tmp, a, code)
             if st == OK:
                 if write_grad:
-                    L, qsum, st = target_loss(z[r], M, t, target, r, grad[r], code)
+                    L, qsum, st = target_loss(z[r], M, t, target, r, grad[r], a, code)
                 else:
-                    L, qsum, st = target_loss(z[r], M, t, target, r, tmp, code)
+                    L, qsum, st = target_loss(z[r], M, t, target, r, tmp, a, code)
                 if st == OK and _status.sum_is_off(qsum, qtol) and still_off(target, r, qtol):
                     st = TARGET_SUM
                 loss[r] = L

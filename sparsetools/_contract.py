@@ -14,7 +14,7 @@ from .kernels import status as codes
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 #: What +inf in an input should have been: scores may hold -inf (a mask), an output p not.
-_POSINF_HINT = {"z": "only -inf (a mask) is allowed", "p": "it must be a sparsemax output"}
+_POSINF_HINT = {"z": "only -inf (a mask) is allowed", "p": "it must be a sparsemax or entmax output"}
 
 
 class Rows:

@@ -8,17 +8,21 @@ from .maps import MAPS
 
 SPARSEMAX = MAPS["sparsemax"]
 
+#: The ``param`` argument of the drivers for a map without a parameter (never read).
+NO_PARAM = np.zeros(1)
 
-def forward(rows, method, out2d="none", map_=SPARSEMAX):
+
+def forward(rows, method, out2d="none", map_=SPARSEMAX, param=NO_PARAM):
     """The forward pass of a map (sparsemax by default) over ``rows``:
     ``(p, shift, thresh, support)``, the per-row max, ``tau - max`` and support size; ``p``
     (an array, or ``"rows"`` for a fresh one) receives the output unless it is ``"none"``.
-    Raises for a bad row."""
+    ``param`` is the map's parameter, float64, one per row or one for all. Raises for a
+    bad row."""
     code = map_.resolve(method, rows.n).code
     R = rows.z2d.shape[0]
     write = type(out2d) is not str or out2d != "none"
     outputs = (out2d, np.empty(R), np.empty(R), np.empty(R, np.int64))  # made here: the fast path
-    return rows.run(_batched.forward_rows, (rows.z2d,), outputs, (write,), code)
+    return rows.run(_batched.forward_rows, (rows.z2d,), outputs, (write, param), code)
 
 
 _NATIVE = (np.dtype(np.float64), np.dtype(np.float32))
@@ -41,7 +45,7 @@ def _plain_rows(z, axis, method):
     res = np.empty_like(z2d)
     status = np.empty(R, np.int8)
     _batched.forward_rows(z2d, res, np.empty(R), np.empty(R), np.empty(R, np.int64), status, True,
-                          literal=SPARSEMAX.resolve(method, n).code)
+                          NO_PARAM, literal=SPARSEMAX.resolve(method, n).code)
     if np.count_nonzero(status):
         return None
     return res.reshape(z.shape)
@@ -100,7 +104,7 @@ def sparsemax(z, axis=-1, *, method="auto", out=None):
         return rows.deliver(forward(rows, method, "rows")[0])
     # out is a (rows, n) view: find every threshold first, check, then write
     _, shift, thresh, _ = forward(rows, method)
-    _batched.apply_rows(rows.z2d, shift, thresh, out2d, literal=SPARSEMAX.code)
+    _batched.apply_rows(rows.z2d, shift, thresh, out2d, NO_PARAM, literal=SPARSEMAX.code)
     return out
 
 

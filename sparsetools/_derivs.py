@@ -6,7 +6,7 @@ take p (not z) and never form J.
 
 from . import _batched
 from ._contract import Rows, pair
-from ._core import SPARSEMAX, forward
+from ._core import NO_PARAM, SPARSEMAX, forward
 
 
 def sparsemax_jacobian(z, axis=-1, *, method="auto"):
@@ -45,14 +45,16 @@ def sparsemax_jacobian(z, axis=-1, *, method="auto"):
     """
     rows = Rows(z, axis)
     p2d = forward(rows, method, "rows")[0]
-    (J,) = rows.run(_batched.jacobian_rows, (p2d,), ("matrices",), code=SPARSEMAX.code)
+    (J,) = rows.run(_batched.jacobian_rows, (p2d,), ("matrices",), (NO_PARAM,), SPARSEMAX.code)
     return rows.deliver_matrices(J)
 
 
-def _product(p, v, axis, out, vname, map_=SPARSEMAX):
-    """The map's J v (= v J) at the output ``p``, per row."""
+def _product(p, v, axis, out, vname, map_=SPARSEMAX, param=None):
+    """The map's J v (= v J) at the output ``p``, per row; ``param(rows)`` gives the map's
+    parameter for p's rows."""
     prow, vrow = pair(p, v, axis, ("p", vname), out=out)
-    (res,) = prow.run(_batched.jvp_rows, (prow.z2d, vrow.z2d), ("rows",), code=map_.code, other=vname)
+    par = NO_PARAM if param is None else param(prow)
+    (res,) = prow.run(_batched.jvp_rows, (prow.z2d, vrow.z2d), ("rows",), (par,), map_.code, other=vname)
     return prow.deliver(res)
 
 

@@ -7,20 +7,22 @@ The target is integer class labels (z's shape without ``axis``) or a target dist
 
 from . import _batched
 from ._contract import Rows, Target
+from ._core import NO_PARAM
 from .maps import MAPS
 
 
-def _run(kind, z, target, axis, method, write_grad, out=None):
+def _run(kind, z, target, axis, method, write_grad, out=None, param=None):
     """Loss (batch shape) and, when ``write_grad``, gradient (z's shape) of one loss: the
     Fenchel-Young loss of the map ``kind`` (a name of ``maps.MAPS``) or, for
-    ``"softmax"``, the softmax loss."""
+    ``"softmax"``, the softmax loss. ``param(rows)`` gives the map's parameter."""
     rows = Rows(z, axis, out=out)
+    par = NO_PARAM if param is None else param(rows)
     tgt = Target(target, rows)
     inputs = (rows.z2d, tgt.labels if tgt.labels is not None else tgt.q2d, tgt.tol)
     outputs = ("float64", "rows" if write_grad else "none")
     if kind in MAPS:
         code = MAPS[kind].resolve(method, rows.n).code
-        loss, grad = rows.run(_batched.loss_rows, inputs, outputs, (write_grad,), code, target=tgt)
+        loss, grad = rows.run(_batched.loss_rows, inputs, outputs, (write_grad, par), code, target=tgt)
     else:
         loss, grad = rows.run(_batched.softmax_loss_rows, inputs, outputs, (write_grad,), target=tgt)
     loss = rows.batch(loss, rows.dtype)

@@ -55,8 +55,9 @@ class Map:
     """
 
     def __init__(self, name, *, gather, presolve, apply, jvp, jacobian, loss_label, loss_dist,
-                 auto, summary):
+                 auto, summary, param=None):
         self.name = name
+        self.param = param  # the name of the map's per-row parameter (entmax: "alpha"), or None
         self.gather, self.presolve, self.apply = gather, presolve, apply
         self.jvp, self.jacobian = jvp, jacobian
         self.loss_label, self.loss_dist = loss_label, loss_dist
@@ -171,82 +172,81 @@ def _select(code, piece):
     return piece(*_BY_CODE[code.literal_value])
 
 
-def _ov2(piece):
-    def ov(a, code):
-        fn = _select(code, piece)
-        if fn is not None:
-            return lambda a, code: fn(a)
-    return ov
-
-
-def _ov3(piece):
-    def ov(a, b, code):
-        fn = _select(code, piece)
-        if fn is not None:
-            return lambda a, b, code: fn(a, b)
-    return ov
-
-
-def _ov4(piece):
-    def ov(a, b, c, code):
-        fn = _select(code, piece)
-        if fn is not None:
-            return lambda a, b, c, code: fn(a, b, c)
-    return ov
-
-
-def _ov5(piece):
-    def ov(a, b, c, d, code):
-        fn = _select(code, piece)
-        if fn is not None:
-            return lambda a, b, c, d, code: fn(a, b, c, d)
-    return ov
-
-
-def _ov6(piece):
-    def ov(a, b, c, d, e, code):
-        fn = _select(code, piece)
-        if fn is not None:
-            return lambda a, b, c, d, e, code: fn(a, b, c, d, e)
-    return ov
-
-
-_OVERLOADS = {2: _ov2, 3: _ov3, 4: _ov4, 5: _ov5, 6: _ov6}
+def _make_overload(stub, piece):
+    """The overload of ``stub``: its last two arguments are the map's parameter ``a`` (one
+    float per row, see ``row_param``) and the literal ``code``; the selected piece gets the
+    other arguments, and ``a`` too when its map has a parameter. Generated with ``exec``
+    because Numba needs each implementation's exact argument list."""
+    names = stub.__code__.co_varnames[:stub.__code__.co_argcount]
+    head = ", ".join(names[:-2])
+    args = ", ".join(names)
+    src = (f"def ov({args}):\n"
+           f"    fn = _select(code, piece)\n"
+           f"    if fn is None:\n"
+           f"        return None\n"
+           f"    if _BY_CODE[code.literal_value][0].param is None:\n"
+           f"        return lambda {args}: fn({head})\n"
+           f"    return lambda {args}: fn({head}, {names[-2]})\n")
+    namespace = {"__name__": __name__, "_select": _select, "piece": piece, "_BY_CODE": _BY_CODE}
+    exec(compile(src, f"<overload of {stub.__name__}>", "exec"), namespace)
+    return namespace["ov"]
 
 
 def _dispatch(stub, piece):
     """Serve ``stub`` in compiled code with ``piece(map, method)`` of its literal code."""
-    overload(stub, inline="always")(_OVERLOADS[stub.__code__.co_argcount](piece))
+    overload(stub, inline="always")(_make_overload(stub, piece))
 
 
-def row_tau(y, m, tmp, code):
+def row_param(param, r, code):
+    """The parameter of row ``r`` (alpha for entmax) from ``param``, an array of one value
+    per row or a single value for every row; 0.0 for a map without a parameter, whose
+    ``param`` is never read."""
+    if _BY_CODE[code][0].param is None:
+        return 0.0
+    return param[r if param.shape[0] > 1 else 0]
+
+
+@overload(row_param, inline="always")
+def _row_param(param, r, code):
+    if not isinstance(code, types.IntegerLiteral):
+        return None
+    if _BY_CODE[code.literal_value][0].param is None:
+        return lambda param, r, code: 0.0
+    return lambda param, r, code: param[r if param.shape[0] > 1 else 0]
+
+
+def _call(code, fn, args, a):
+    return fn(*args, a) if _BY_CODE[code][0].param is not None else fn(*args)
+
+
+def row_tau(y, m, tmp, a, code):
     """``(t, k)`` of the candidates ``y[:m]`` with the method of ``code``."""
-    return _BY_CODE[code][1].kernel(y, m, tmp)
+    return _call(code, _BY_CODE[code][1].kernel, (y, m, tmp), a)
 
 
-def row_gather(row, buf, code):
+def row_gather(row, buf, a, code):
     """The map's candidate pass: ``(M, m, status)``, candidates in ``buf[:m]``."""
-    return _BY_CODE[code][0].gather(row, buf)
+    return _call(code, _BY_CODE[code][0].gather, (row, buf), a)
 
 
-def row_presolve(y, m, code):
+def row_presolve(y, m, a, code):
     """The map's first step on the candidates: ``(t, k, done)``."""
-    return _BY_CODE[code][0].presolve(y, m)
+    return _call(code, _BY_CODE[code][0].presolve, (y, m), a)
 
 
-def row_apply(row, M, t, out, code):
+def row_apply(row, M, t, out, a, code):
     """The map's output of one row, written into ``out``."""
-    return _BY_CODE[code][0].apply(row, M, t, out)
+    return _call(code, _BY_CODE[code][0].apply, (row, M, t, out), a)
 
 
-def row_jvp(p, v, out, code):
+def row_jvp(p, v, out, a, code):
     """The map's Jacobian-vector product at the output ``p``; returns the row's status."""
-    return _BY_CODE[code][0].jvp(p, v, out)
+    return _call(code, _BY_CODE[code][0].jvp, (p, v, out), a)
 
 
-def row_jacobian(p, out, code):
+def row_jacobian(p, out, a, code):
     """The map's dense Jacobian at the output ``p``; returns the row's status."""
-    return _BY_CODE[code][0].jacobian(p, out)
+    return _call(code, _BY_CODE[code][0].jacobian, (p, out), a)
 
 
 _dispatch(row_tau, lambda mp, me: me.kernel)

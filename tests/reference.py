@@ -119,3 +119,35 @@ def slow_michelot_row(f=0.3, delta=1e-14):
         vals.append(np.full(c, g))
         size, total, t = size + c, total + c * g, t_new
         delta *= size / c * 1.05
+
+
+def entmax_row_mp(z, alpha, dps=40):
+    """alpha-entmax of one 1-D row in mpmath at ``dps`` digits: ``(p, tau)`` rounded to
+    float64 (tau in the units of the definition, p = [(alpha - 1) z - tau]_+^(1/(alpha-1));
+    for alpha = 1, softmax and its log-sum-exp). The threshold by 130 bisection steps of
+    sum_i [(alpha - 1)(z_i - max) - t]_+^b = 1 on [-1, 0], far below float64's resolution.
+    ``-inf`` entries get 0."""
+    import mpmath
+
+    z = [float(v) for v in np.asarray(z, dtype=np.float64)]
+    with mpmath.workdps(dps):
+        fin = [mpmath.mpf(v) for v in z if v != -np.inf]
+        M = max(fin)
+        if alpha == 1.0:
+            e = [mpmath.exp(mpmath.mpf(v) - M) if v != -np.inf else mpmath.mpf(0) for v in z]
+            S = sum(e)
+            return np.array([float(x / S) for x in e]), float(M + mpmath.log(S))
+        a = mpmath.mpf(alpha)
+        s = a - 1
+        b = 1 / s
+        y = [s * (mpmath.mpf(v) - M) if v != -np.inf else None for v in z]
+        lo, hi = mpmath.mpf(-1), mpmath.mpf(0)
+        for _ in range(130):
+            mid = (lo + hi) / 2
+            if sum((v - mid) ** b for v in y if v is not None and v > mid) >= 1:
+                lo = mid
+            else:
+                hi = mid
+        t = lo
+        p = [float((v - t) ** b) if v is not None and v > t else 0.0 for v in y]
+        return np.array(p), float(t + s * M)

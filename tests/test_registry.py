@@ -127,7 +127,7 @@ def test_numba_sees_one_kernel_per_code():
     res = {}
     for e in (good, bad):
         p, shift, thresh, k = rows.run(_batched.forward_rows, (rows.z2d,), ("rows", "float64", "float64", "int64"),
-                                       (True,), e.code)
+                                       (True, np.zeros(1)), e.code)
         res[e.name] = float(thresh[0])
     assert res == {"good": -0.75, "bad": -0.5}
 

@@ -87,3 +87,53 @@ def exp_nonpos(x):
     p = p * r + 1.0
     h = ni >> 1
     return p * _bits_f64((h + 1023) << 52) * _bits_f64((ni - h + 1023) << 52)
+
+
+_SQRT2_MANT = 0x6A09E667F3BCD  # the mantissa bits of sqrt(2): mantissas above it are halved
+_MANT_MASK = 0x000FFFFFFFFFFFFF
+_TWO54 = 2.0**54
+_TINY = 2.0**-1022
+
+
+@jit(contract=True, inline=True)
+def log_pos(x):
+    """log(x) for x >= 0 (log(0) = -inf), within about 1 ulp; vectorisable.
+
+    x = 2^e m with m in [sqrt(1/2), sqrt(2)) read from its bits (a subnormal is first
+    scaled by 2^54); log m = 2 atanh(u), u = (m - 1) / (m + 1), |u| <= 0.172, by its odd
+    series to u^23 (the first omitted term is below 1e-18 relative); e ln 2 is added in two
+    parts. Only the kernels' d in [0, 1] and the like need it: +inf and NaN are not handled.
+    """
+    sub = x < _TINY
+    xs = x * _TWO54 if sub else x
+    bits = _f64_bits(xs)
+    e = (bits >> 52) - 1023
+    mant = bits & _MANT_MASK
+    big = mant > _SQRT2_MANT
+    e = e + big - (54 if sub else 0)
+    m = _bits_f64(mant | ((1022 if big else 1023) << 52))
+    u = (m - 1.0) / (m + 1.0)
+    u2 = u * u
+    p = 2.0 / 23.0
+    p = p * u2 + 2.0 / 21.0
+    p = p * u2 + 2.0 / 19.0
+    p = p * u2 + 2.0 / 17.0
+    p = p * u2 + 2.0 / 15.0
+    p = p * u2 + 2.0 / 13.0
+    p = p * u2 + 2.0 / 11.0
+    p = p * u2 + 2.0 / 9.0
+    p = p * u2 + 2.0 / 7.0
+    p = p * u2 + 2.0 / 5.0
+    p = p * u2 + 2.0 / 3.0
+    p = p * u2 + 2.0
+    ef = _bits_f64(e + _SHIFTER_BITS) - _SHIFTER  # e as a float (no int64 conversion: AVX2 has none)
+    r = ef * _LN2_HI + (p * u + ef * _LN2_LO)
+    return r if x > 0.0 else -np.inf
+
+
+@jit(inline=True)
+def pow_unit(d, b):
+    """d^b for d in [0, 1] and b > 0 (so the exponent b log d is <= 0): exp_nonpos of
+    b log_pos(d), vectorisable; 0 for d = 0. Within a few ulps (the error of the exponent,
+    a few ulps of b log d, is amplified by its size: |b log d| <= 745 where d^b is not 0)."""
+    return exp_nonpos(b * log_pos(d))

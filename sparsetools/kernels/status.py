@@ -15,7 +15,7 @@ OTHER_INF = 5  # ... contains an infinity (v, g: of either sign; a target: +inf)
 BAD_LABEL = 6  # an integer label outside [0, n)
 TARGET_NEG = 7  # a target distribution with a negative entry (-inf included)
 TARGET_SUM = 8  # a target distribution that does not sum to 1
-P_NEG = 9  # p (a sparsemax output) has a negative entry or -inf
+P_NEG = 9  # p (a sparsemax or entmax output) has a negative entry or -inf
 P_EMPTY = 10  # p has no positive entry, so it has no support
 
 #: What each status code means to a user: ``code -> (exception, message)``. The messages
@@ -36,6 +36,8 @@ STATUS_MESSAGES = {
     TARGET_SUM: (ValueError, "target sums to {total!r} in {where}, not 1 (tolerance {tol:.3g}); a target "
                              "distribution must sum to 1 along axis {axis}: normalise it, e.g. "
                              "q = y / y.sum(axis={axis}, keepdims=True)"),
-    P_NEG: (ValueError, "{name} has a negative entry in {where}; it must be a sparsemax output (>= 0)"),
-    P_EMPTY: (ValueError, "{name} has no positive entry in {where}; a sparsemax output has at least one"),
+    P_NEG: (ValueError, "{name} has a negative entry in {where}; it must be a sparsemax or entmax "
+                        "output (>= 0)"),
+    P_EMPTY: (ValueError, "{name} has no positive entry in {where}; a sparsemax or entmax output "
+                          "has at least one"),
 }

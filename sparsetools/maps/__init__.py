@@ -5,7 +5,7 @@
 entry in ``MAPS``.
 """
 
-from . import sparsemax
+from . import entmax, sparsemax
 
 #: name -> ``_registry.Map``, in the order the documentation lists them.
-MAPS = {m.name: m for m in (sparsemax.MAP,)}
+MAPS = {m.name: m for m in (sparsemax.MAP, entmax.MAP)}

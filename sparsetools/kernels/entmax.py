@@ -1,0 +1,564 @@
+"""Row kernels of alpha-entmax (Peters, Niculae & Martins 2019), for alpha >= 1.
+
+    entmax_alpha(z)_i = [(alpha - 1) z_i - tau]_+ ^ (1 / (alpha - 1)),   sum_i p_i = 1.
+
+Every kernel works in the frame of ``y = (alpha - 1) (z - max z)`` and ``t = tau - (alpha - 1)
+max z``, with ``s = alpha - 1`` and the exponent ``b = 1 / s``: there p = max(y - t, 0)^b,
+the row's largest y is 0, and t lies in [-1, -m^(-s)] for m candidates (the largest entry
+alone gives (-t)^b <= 1; the largest p is at least 1 / m). So only entries with y > -1 can
+be in the support: the same candidate filter as sparsemax, scaled. alpha = 2 is sparsemax
+(b = 1), alpha = 1.5 has b = 2 (p is a square, tau solves a quadratic on a fixed support),
+and alpha = 1 is softmax, handled as the limit: there the frame is ``y = z - max z``, the
+threshold is ``t = log sum exp(y)`` and p = exp(y - t).
+
+The threshold is found exactly in two stages, as for sparsemax: first the support (no
+candidate is left strictly between a lower and an upper bound of t), then t on that fixed
+support, where f(t) = sum_S (y_i - t)^b - 1 is smooth and monotone: in closed form for
+alpha = 2 and 1.5, by Newton's method otherwise, to full precision (a last Newton step that
+no longer shrinks is where rounding starts). So each row sums to 1 to rounding with no
+renormalisation.
+
+Three facts give cheap lower bounds of t from any set C of candidates that contains the
+support (|C| = k, mean mu), used to drop candidates before any power is taken:
+
+- alpha < 2 (b > 1): by the power-mean inequality sum_C (y - t)_+^b >= k^(1-b) (sum_C
+  (y - t))^b, so t >= mu - k^(-s);
+- alpha > 2 (b < 1): d^b >= d for d in [0, 1], so t >= (sum_C y - 1) / k, sparsemax's bound;
+- alpha = 1.5: the smaller root of sum_C (y - t)^2 = 1, when it exists, is a lower bound
+  (and is t itself once C is the support).
+"""
+
+import numpy as np
+
+from .._jit import jit
+from . import scalar
+from .common import OK, keep_above, psum, row_max
+from .derivs import _diagnose_pair, _diagnose_target, _support_sum
+from .special import exp_nonpos, log_pos, pow_unit
+
+_status = scalar.cpu
+#: Newton steps allowed on a fixed support before the result is taken as it is (the steps
+#: converge quadratically; the most any test row needed was far fewer).
+_MAX_NEWTON = 100
+#: Bisection steps allowed to separate the support (each halves the bracket: 64 reach the
+#: float64 resolution of any bracket in [-1, 0]).
+_MAX_BISECT = 200
+
+
+@jit(inline=True)
+def power(d, b):
+    """d^b for d in [0, 1] (every d = y - t is), with the exponents of alpha = 2, 1.5 and 3
+    (b = 1, 2, 0.5) written out; otherwise ``special.pow_unit``, which vectorises (the C
+    library's pow, called one entry at a time, cost 16 ns an entry; this 3.7)."""
+    if b == 1.0:
+        return d
+    if b == 2.0:
+        return d * d
+    if b == 0.5:
+        return np.sqrt(d)
+    return pow_unit(d, b)
+
+
+@jit
+def gather(row, buf, a):
+    """The max, the input check and the candidates of one row: ``(M, m, status)`` with the
+    shifted, scaled candidates y = (alpha - 1)(x - M) > -1 in ``buf[:m]`` (for alpha = 1,
+    every entry, y = x - M). Branch-free copy, as ``common.gather``."""
+    M, st = row_max(row)
+    if st != OK:
+        return M, 0, st
+    n = row.shape[0]
+    if a == 1.0:
+        for i in range(n):
+            buf[i] = np.float64(row[i]) - M
+        return M, n, OK
+    s = a - 1.0
+    w = 0
+    for i in range(n):
+        v = s * (np.float64(row[i]) - M)
+        buf[w] = v
+        w += v > -1.0
+    return M, w, OK
+
+
+@jit(inline=True)
+def _bound(y, k, a):
+    """A lower bound of t from the ``k`` entries of ``y`` (a superset of the support):
+    the power mean's for alpha < 2, sparsemax's for alpha >= 2 (the module's notes)."""
+    S = psum(y, 0, k)
+    if a < 2.0:
+        return S / k - np.exp(-(a - 1.0) * np.log(k))
+    return (S - 1.0) / k
+
+
+@jit
+def presolve(y, m, a):
+    """Cheap steps that shrink the candidates ``y[:m]`` before a method runs.
+
+    Repeats ``t = max(t, bound)``, drop the entries <= t, until nothing is dropped: one
+    sum and one branch-free filter per step, no powers. For alpha = 2 this is Michelot's
+    algorithm and settles the row (``(t, k, True)``); for alpha = 1 the row is settled by
+    its log-sum-exp; otherwise it returns ``(t, k, False)`` with the ``k`` survivors, a
+    superset of the support, in ``y[:k]``."""
+    if a == 1.0:
+        s = 0.0
+        k = 0
+        for j in range(m):
+            s += exp_nonpos(y[j])
+            k += y[j] > -np.inf
+        return np.log(s), k, True
+    t = -1.0
+    k = m
+    for _ in range(_MAX_BISECT):
+        tb = _bound(y, k, a)
+        t = tb if tb > t else t
+        w = keep_above(y, 0, k, t)
+        if w == k:
+            return t, k, a == 2.0
+        k = w
+    return t, k, False
+
+
+@jit(reassoc=True)
+def _sums(y, k, t, b):
+    """``(sum d^b, sum d^(b - 1))`` over the first ``k`` entries, d = max(y - t, 0)."""
+    F = 0.0
+    E = 0.0
+    if b == 2.0:
+        for j in range(k):
+            d = max(y[j] - t, 0.0)
+            F += d * d
+            E += d
+    elif b == 1.0:
+        for j in range(k):
+            F += max(y[j] - t, 0.0)
+        E = float(k)
+    else:
+        for j in range(k):
+            d = max(y[j] - t, 0.0)
+            p = pow_unit(d, b)
+            e = p / d
+            F += p
+            E += e if d > 0.0 else 0.0  # d^(b - 1), 0 off the support
+    return F, E
+
+
+@jit
+def _quadratic_root(y, k):
+    """The smaller root of sum_{j<k} (y_j - t)^2 = 1, or -inf when it has none."""
+    mu = psum(y, 0, k) / k
+    ss = 0.0
+    for j in range(k):
+        d = y[j] - mu
+        ss += d * d
+    disc = (1.0 - ss) / k
+    if disc < 0.0:
+        return -np.inf
+    return mu - np.sqrt(disc)
+
+
+@jit
+def _polish(y, k, t, b):
+    """Newton's steps on the fixed support ``y[:k]`` from a t already close to the root,
+    in either direction, while they shrink: the last digits."""
+    prev = np.inf
+    for _ in range(_MAX_NEWTON):
+        F, E = _sums(y, k, t, b)
+        if not E > 0.0 or not E < np.inf:
+            return t
+        step = (F - 1.0) / (b * E)
+        if not abs(step) < prev:
+            return t
+        t += step
+        if step == 0.0:
+            return t
+        prev = abs(step)
+    return t
+
+
+@jit
+def _solve_fixed(y, k, lo, hi, b):
+    """t on the fixed support ``y[:k]``, with lo <= t <= hi: closed form for b = 1 and 2,
+    otherwise Newton's method guarded by bisection (the function is convex for b > 1 and
+    concave for b < 1, but a guard costs nothing), then ``_polish``."""
+    if b == 1.0:
+        return (psum(y, 0, k) - 1.0) / k
+    if b == 2.0:
+        t = _quadratic_root(y, k)
+        if not (lo <= t <= hi):
+            t = 0.5 * (lo + hi)
+        return _polish(y, k, t, b)
+    t = lo if b > 1.0 else hi
+    for _ in range(_MAX_NEWTON):
+        F, E = _sums(y, k, t, b)
+        f = F - 1.0
+        if f == 0.0:
+            return t
+        if f > 0.0:
+            lo = t
+        else:
+            hi = t
+        tn = t + f / (b * E) if E > 0.0 and E < np.inf else 0.5 * (lo + hi)
+        if not (lo < tn < hi):
+            tn = 0.5 * (lo + hi)
+        if tn == t or tn == lo or tn == hi:
+            break
+        t = tn
+    return _polish(y, k, t, b)
+
+
+@jit(inline=True)
+def _min(y, k):
+    low = np.inf
+    for j in range(k):
+        low = min(low, y[j])
+    return low
+
+
+@jit
+def _upper(m, s):
+    """An upper bound of t with m candidates: -m^(-s), where f <= 0."""
+    return -np.exp(-s * np.log(m))
+
+
+@jit
+def _separate(y, k, lo, hi, b):
+    """Bisect [lo, hi] (f(lo) >= 0 >= f(hi), the ``k`` entries of ``y`` all > lo) until no
+    entry lies strictly inside it: then the entries > lo are the support. Returns
+    ``(lo, hi, k)`` with the support in ``y[:k]``."""
+    for _ in range(_MAX_BISECT):
+        if _min(y, k) >= hi:
+            return lo, hi, k
+        mid = 0.5 * (lo + hi)
+        if not (lo < mid < hi):
+            return lo, hi, k
+        F, _ = _sums(y, k, mid, b)
+        if F >= 1.0:
+            lo = mid
+            k = keep_above(y, 0, k, lo)
+        else:
+            hi = mid
+    return lo, hi, k
+
+
+@jit
+def tau_bisect(y, m, tmp, a):
+    """Bisection of the bracket until the support is exact, then t on it.
+
+    Unlike a bisection to a tolerance, it stops as soon as no candidate lies strictly
+    inside the bracket [lo, hi] (the support is then known) and solves the fixed-support
+    equation to full precision (``_solve_fixed``)."""
+    s = a - 1.0
+    b = 1.0 / s
+    lo = max(-1.0, _bound(y, m, a))
+    k = keep_above(y, 0, m, lo)
+    hi = _upper(k, s)
+    lo, hi, k = _separate(y, k, lo, hi, b)
+    t = _solve_fixed(y, k, lo, hi, b)
+    return t, keep_above(y, 0, k, t)
+
+
+@jit
+def tau_newton(y, m, tmp, a):
+    """Newton's method from the left end of the bracket, dropping entries as it passes them.
+
+    For alpha <= 2 the b-norm N(t) = (sum (y - t)_+^b)^(1/b) is convex and decreasing in t
+    (a norm of entries that are each convex and decreasing), so each Newton step on
+    N(t) = 1 from a point left of tau lands left of tau again (never overshoots), and every
+    entry it passes is out of the support for good: Michelot's algorithm is the case
+    alpha = 2. N is nearly linear where f = N^b - 1 is steep, so from the presolve's bound
+    it takes fewer steps than Newton on f itself (N(0, 1) rows of 1024 entries: 4 instead
+    of 7 at alpha = 1.3). It stops when a step no longer moves t right; the support is then
+    the entries above t, and ``_solve_fixed`` finishes on it. For alpha > 2 N is not convex,
+    and this is ``tau_bisect``.
+    """
+    if a > 2.0:
+        return tau_bisect(y, m, tmp, a)
+    s = a - 1.0
+    b = 1.0 / s
+    t = max(-1.0, _bound(y, m, a))
+    k = keep_above(y, 0, m, t)
+    for _ in range(_MAX_NEWTON):
+        F, E = _sums(y, k, t, b)
+        tn = t + (F - F ** (1.0 - s)) / E
+        if not tn > t:
+            break
+        t = tn
+        w = keep_above(y, 0, k, t)
+        if w == k and b == 2.0:
+            # nothing passed: the set may be the support; its closed form is tau if every
+            # entry is above it (then f(tq) = 0 exactly as written), and one Newton step
+            # takes the root's rounding (its square root of a difference) away
+            tq = _quadratic_root(y, k)
+            if tq >= t and _min(y, k) > tq:
+                return _polish(y, k, tq, b), k
+        k = w
+    return t, keep_above(y, 0, k, t)
+
+
+@jit
+def tau_sort(y, m, tmp, a):
+    """Sort the candidates, find the support size on the sorted row, then t on it.
+
+    Entry k of the decreasing order is in the support exactly when
+    sum_{i<k} (y_(i) - y_(k))^b < 1 (f at y_(k) is negative), a condition that holds for a
+    prefix. For alpha = 1.5 the scan updates the closed form with prefix sums, as in
+    Peters et al.'s Algorithm 2 (tau_k of the top k entries < y_(k)); otherwise the prefix
+    is found by binary search on k, O(k log m) powers."""
+    s = a - 1.0
+    b = 1.0 / s
+    v = y[:m]
+    v.sort()
+    v = v[::-1]  # decreasing
+    if b == 2.0:
+        s1 = 0.0
+        s2 = 0.0
+        k = 0
+        for j in range(1, m + 1):
+            x = v[j - 1]
+            s1 += x
+            s2 += x * x
+            mu = s1 / j
+            disc = (1.0 - (s2 - j * mu * mu)) / j
+            if disc < 0.0 or mu - np.sqrt(disc) >= x:
+                break
+            k = j
+    else:
+        lo_k, hi_k = 1, m  # the condition holds at lo_k; find the last k where it holds
+        while lo_k < hi_k:
+            mid = (lo_k + hi_k + 1) // 2
+            c = v[mid - 1]
+            F = 0.0
+            for i in range(mid - 1):
+                F += power(v[i] - c, b)
+            if F < 1.0:
+                lo_k = mid
+            else:
+                hi_k = mid - 1
+        k = lo_k
+    hi = v[k - 1]
+    lo = v[k] if k < m else -1.0
+    for j in range(k):  # the support, in front of y (v is y reversed: copy through tmp)
+        tmp[j] = v[j]
+    for j in range(k):
+        y[j] = tmp[j]
+    t = _solve_fixed(y, k, max(lo, -1.0), min(hi, _upper(k, s)), b)
+    return t, keep_above(y, 0, k, t)
+
+
+@jit
+def apply_row(row, M, t, out, a):
+    """``out = max((alpha - 1)(row - M) - t, 0)^(1 / (alpha - 1))``, or exp(row - M - t) for
+    alpha = 1, computed in float64 in the shifted frame, as the candidates were."""
+    n = row.shape[0]
+    if a == 1.0:
+        for i in range(n):
+            out[i] = exp_nonpos((np.float64(row[i]) - M) - t)
+        return
+    s = a - 1.0
+    b = 1.0 / s
+    if b == 1.0:
+        for i in range(n):
+            out[i] = max((np.float64(row[i]) - M) - t, 0.0)
+    elif b == 2.0:
+        for i in range(n):
+            d = max(s * (np.float64(row[i]) - M) - t, 0.0)
+            out[i] = d * d
+    else:
+        for i in range(n):
+            out[i] = pow_unit(max(s * (np.float64(row[i]) - M) - t, 0.0), b)
+
+
+# ---------------------------------------------------------------------------------------
+# Derivatives at the output p: g = p^(2 - alpha) on the support, 0 off it;
+# J = diag(g) - g g^T / sum(g), J v = g v - g (g . v) / sum(g).
+
+
+@jit(inline=True)
+def slope(p, a):
+    """g = p^(2 - alpha) for p > 0, and 0 for p = 0 (whatever the sign of 2 - alpha)."""
+    if not p > 0.0:
+        return 0.0
+    if a == 2.0:
+        return 1.0
+    if a == 1.0:
+        return p
+    if a == 1.5:
+        return np.sqrt(p)
+    if a < 2.0:
+        return pow_unit(p, 2.0 - a)
+    return 1.0 / pow_unit(p, a - 2.0)
+
+
+@jit
+def jvp_row(p, v, out, a):
+    """``out = g v - g (g . v) / sum(g)`` at the output ``p``; returns the row's status
+    (``out`` untouched for a bad row)."""
+    n = p.shape[0]
+    sv, k, good = _support_sum(p, v)
+    if good != n or not abs(sv) < np.inf or k == 0:
+        st = _diagnose_pair(p, v, k)
+        if st != OK:
+            return st
+    G = 0.0
+    Gv = 0.0
+    for i in range(n):
+        g = slope(np.float64(p[i]), a)
+        out[i] = g
+        G += g
+        Gv += g * np.float64(v[i])
+    scale = 1.0
+    if not abs(Gv) < np.inf:  # v finite but the sum overflows: take it at 2^-64
+        scale = 2.0**-64
+        Gv = 0.0
+        for i in range(n):
+            Gv += out[i] * (np.float64(v[i]) * scale)
+    c = Gv / G
+    for i in range(n):
+        out[i] = out[i] * (np.float64(v[i]) - c / scale)
+    return OK
+
+
+@jit
+def jacobian_row(p, out, a):
+    """``out = diag(g) - g g^T / sum(g)`` (n x n) at the output ``p``; returns the status."""
+    n = p.shape[0]
+    _, k, good = _support_sum(p, p)
+    if good != n or k == 0:
+        st = _diagnose_pair(p, p[:0], k)
+        if st != OK:
+            return st
+    g = np.empty(n)
+    G = 0.0
+    for i in range(n):
+        g[i] = slope(np.float64(p[i]), a)
+        G += g[i]
+    for i in range(n):
+        c = g[i] / G
+        for j in range(n):
+            out[i, j] = 0.0 - c * g[j]
+        out[i, i] += g[i]
+    return OK
+
+
+@jit
+def dalpha_row(p, out, a):
+    """``out = d p / d alpha`` at the output ``p`` (z held fixed); returns the status.
+
+    With b = 1 / (alpha - 1), g = p^(2 - alpha) and w = p (b - log p) on the support,
+    d p / d alpha = b (w - g sum(w) / sum(g)) = b J (p^(alpha - 1) (b - log p)): from
+    p_i = u_i^b with u_i = (alpha - 1) z_i - tau, whose derivative is
+    p_i (-b^2 log u_i) + b g_i (z_i - tau'), tau' fixed by sum_i dp_i = 0; z on the support
+    is u_i / (alpha - 1) + const, and g_i u_i = p_i. At alpha = 1 it is the limit
+    -(1/2) (p L^2 - p (p . L^2)), L = log p."""
+    n = p.shape[0]
+    _, k, good = _support_sum(p, p)
+    if good != n or k == 0:
+        st = _diagnose_pair(p, p[:0], k)
+        if st != OK:
+            return st
+    if a == 1.0:
+        c = 0.0
+        for i in range(n):
+            x = np.float64(p[i])
+            L2 = log_pos(x) ** 2 if x > 0.0 else 0.0
+            out[i] = x * L2
+            c += out[i]
+        for i in range(n):
+            out[i] = -0.5 * (out[i] - np.float64(p[i]) * c)
+        return OK
+    b = 1.0 / (a - 1.0)
+    G = 0.0
+    W = 0.0
+    for i in range(n):
+        x = np.float64(p[i])
+        w = x * (b - log_pos(x)) if x > 0.0 else 0.0
+        out[i] = w
+        W += w
+        G += slope(x, a)
+    c = W / G
+    for i in range(n):
+        out[i] = b * (out[i] - slope(np.float64(p[i]), a) * c)
+    return OK
+
+
+# ---------------------------------------------------------------------------------------
+# The entmax loss: the Fenchel-Young loss of the Tsallis entropy
+#     L = (p - q) . z + H(p) - H(q),  H(p) = (1 - sum p^alpha) / (alpha (alpha - 1)),
+# computed as the equal sum of non-negative terms (a Bregman divergence plus a hinge):
+#     L = sum_i [q_i^a - p_i^a - a d_i^+ (q_i - p_i)] / (a s) + sum_i q_i max(-d_i, 0) / s,
+# with d = y - t (so p = (d^+)^b and p^(a - 1) = d^+). Each term is >= 0 (the first is the
+# Bregman divergence of the convex x^a / (a s) between q_i and p_i, the second the hinge of
+# an entry outside the support), exactly 0 where q_i = p_i, and a -inf score adds
+# q_i * inf: +inf where the target puts mass, nothing where it does not. alpha = 2 gives
+# the sparsemax loss; alpha = 1 is KL(q || softmax).
+
+
+@jit(inline=True)
+def _pow_a(x, a):
+    """x^alpha for x >= 0, written out for alpha = 1.5 and 2."""
+    if a == 2.0:
+        return x * x
+    if a == 1.5:
+        return x * np.sqrt(x)
+    return pow_unit(x, a)
+
+
+@jit
+def loss_label_row(row, M, t, c, g, a):
+    """The entmax loss for the gold class ``c``; writes the gradient p - e_c into ``g``."""
+    n = row.shape[0]
+    apply_row(row, M, t, g, a)
+    if a == 1.0:
+        g[c] = g[c] - 1.0
+        return t - (np.float64(row[c]) - M)
+    s = a - 1.0
+    acc = 0.0
+    for i in range(n):
+        if i != c:
+            d = max(s * (np.float64(row[i]) - M) - t, 0.0)
+            acc += g[i] * d  # p_i^a = p_i d_i
+    d = s * (np.float64(row[c]) - M) - t
+    dp = max(d, 0.0)
+    pc = g[c]
+    term = (1.0 - _pow_a(pc, a) - a * dp * (1.0 - pc)) / (a * s)
+    g[c] = pc - 1.0
+    return acc / a + max(term, 0.0) + max(-d, 0.0) / s
+
+
+@jit
+def loss_dist_row(row, M, t, q, g, a):
+    """The entmax loss for the target distribution ``q``; writes the gradient p - q into
+    ``g``. Returns ``(loss, running sum of q, status)``."""
+    n = row.shape[0]
+    qsum = 0.0
+    good = 0
+    L = 0.0
+    if a == 1.0:
+        for i in range(n):
+            qi = np.float64(q[i])
+            y = (np.float64(row[i]) - M) - t
+            g[i] = exp_nonpos(y) - qi
+            qsum += qi
+            good += (qi >= 0.0) & (qi < np.inf)
+            if qi > 0.0:
+                L += qi * (np.log(qi) - y)
+    else:
+        s = a - 1.0
+        b = 1.0 / s
+        for i in range(n):
+            qi = np.float64(q[i])
+            d = s * (np.float64(row[i]) - M) - t
+            dp = max(d, 0.0)
+            p = power(dp, b)
+            g[i] = p - qi
+            qsum += qi
+            good += (qi >= 0.0) & (qi < np.inf)
+            if qi > 0.0 or p > 0.0:
+                term = (_pow_a(qi, a) - _pow_a(p, a) - a * dp * (qi - p)) / (a * s)
+                L += max(term, 0.0)
+                if qi > 0.0 and d < 0.0:
+                    L += qi * (-d) / s
+    if good != n:
+        return 0.0, qsum, _diagnose_target(q)
+    return max(L, 0.0), qsum, OK

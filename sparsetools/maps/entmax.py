@@ -1,0 +1,51 @@
+"""alpha-entmax (Peters, Niculae & Martins 2019): the sparse maps between softmax and
+sparsemax, ``entmax_alpha(z) = [(alpha - 1) z - tau]_+ ^ (1 / (alpha - 1))``.
+
+The map's parameter is alpha (one per row, or one for every row): every piece takes it
+last. The pieces (``kernels.entmax``) work in the frame y = (alpha - 1)(z - max z), where
+the candidates lie in (-1, 0] as sparsemax's do:
+
+- ``gather(row, buf, alpha)``: the max, the check and the candidates;
+- ``presolve(y, m, alpha)``: power-free lower bounds of the threshold, repeated until they
+  drop nothing; they settle alpha = 2 (Michelot's algorithm) and alpha = 1 (softmax);
+- the methods ``kernel(y, m, tmp, alpha) -> (t, k)``;
+- ``apply``, ``jvp``, ``jacobian``: p, and J = diag(g) - g g^T / sum(g), g = p^(2 - alpha);
+- ``loss_label``, ``loss_dist``: the Tsallis Fenchel-Young loss and its gradient p - q.
+
+``auto`` is ``newton`` on every row length (``scripts/compare_algorithms.py --map entmax``
+times the methods).
+"""
+
+from .._registry import Map
+from ..kernels.entmax import (
+    apply_row,
+    gather,
+    jacobian_row,
+    jvp_row,
+    loss_dist_row,
+    loss_label_row,
+    presolve,
+    tau_bisect,
+    tau_newton,
+    tau_sort,
+)
+
+
+def _auto(n):
+    return "newton"
+
+
+MAP = Map(
+    "entmax", gather=gather, presolve=presolve, apply=apply_row, jvp=jvp_row,
+    jacobian=jacobian_row, loss_label=loss_label_row, loss_dist=loss_dist_row, auto=_auto,
+    summary="alpha-entmax, the Tsallis-entropy maps from softmax (alpha = 1) to sparsemax "
+            "(alpha = 2) (Peters, Niculae & Martins 2019)",
+    param="alpha",
+)
+
+MAP.method("newton", tau_newton, "Newton's method from the left end of the bracket (alpha <= 2; "
+           "bisection until the support is exact above), closed form for alpha = 1.5")
+MAP.method("sort", tau_sort, "sort the candidates, find the support on the sorted row "
+           "(Peters et al.'s Algorithm 2 for alpha = 1.5), then tau on it")
+MAP.method("bisect", tau_bisect, "bisection until no candidate is inside the bracket, then "
+           "tau on the support by Newton's method")

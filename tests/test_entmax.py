@@ -1,0 +1,333 @@
+"""alpha-entmax: the map against an arbitrary-precision reference and the entmax package,
+its properties, its derivatives (in z and in alpha) by finite differences, its loss, and
+its input contract."""
+
+import numpy as np
+import pytest
+
+import sparsetools as st
+from reference import entmax_row_mp
+
+EPS = np.finfo(np.float64).eps
+ALPHAS = (1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
+
+
+def _rows(seed, n, count=3):
+    rng = np.random.default_rng(seed)
+    rows = [rng.normal(size=n) * s for s in (1.0, 10.0, 0.05)[:count]]
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("method", st.ENTMAX_METHODS)
+@pytest.mark.parametrize("alpha", ALPHAS)
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 20])
+def test_against_the_arbitrary_precision_reference(n, alpha, method):
+    z = _rows(n * 7 + int(alpha * 100), n)
+    z[0, 0] = z[0, -1]  # a tie
+    p = st.entmax(z, alpha, method=method)
+    tau, k = st.entmax_threshold(z, alpha, method=method)
+    for r in range(z.shape[0]):
+        ref, ref_tau = entmax_row_mp(z[r], alpha)
+        np.testing.assert_allclose(p[r], ref, rtol=0, atol=64 * EPS)
+        assert tau[r] == pytest.approx(ref_tau, rel=0, abs=64 * EPS * max(1.0, abs(ref_tau)))
+        assert k[r] == np.count_nonzero(ref > 0)
+        if alpha <= 2.0:
+            assert abs(p[r].sum() - 1.0) <= 4 * n * EPS
+
+
+@pytest.mark.parametrize("alpha", [1.2, 1.5, 2.0, 3.0])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_long_rows_sum_to_one_without_renormalising(alpha, dtype):
+    rng = np.random.default_rng(3)
+    for n in (100, 1000, 5000):
+        z = rng.normal(size=(4, n)).astype(dtype)
+        for method in st.ENTMAX_METHODS:
+            p = st.entmax(z, alpha, method=method)
+            assert p.dtype == dtype
+            s = p.astype(np.float64).sum(1)
+            tol = 4 * n * np.finfo(dtype).eps
+            assert np.abs(s - 1).max() <= tol, (n, method)
+
+
+def test_methods_agree():
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=(30, 50)) * rng.uniform(0.1, 10, size=(30, 1))
+    for alpha in (1.3, 1.5, 1.9, 2.0, 2.7):
+        ps = [st.entmax(z, alpha, method=m) for m in st.ENTMAX_METHODS]
+        for p in ps[1:]:
+            np.testing.assert_allclose(p, ps[0], rtol=0, atol=8 * EPS)
+
+
+def test_against_the_entmax_package():
+    torch = pytest.importorskip("torch")
+    entmax = pytest.importorskip("entmax")
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(20, 30))
+    zt = torch.tensor(z)
+    np.testing.assert_allclose(st.entmax15(z), entmax.entmax15(zt, dim=-1).numpy(), atol=1e-14)
+    for alpha in (1.25, 1.5, 2.0, 3.0):
+        ref = entmax.entmax_bisect(zt, alpha=alpha, n_iter=200).numpy()
+        np.testing.assert_allclose(st.entmax(z, alpha), ref, atol=1e-12)
+
+
+def test_the_ends_of_the_family():
+    rng = np.random.default_rng(6)
+    z = rng.normal(size=(10, 9)) * 3
+    np.testing.assert_allclose(st.entmax(z, 2.0), st.sparsemax(z), rtol=0, atol=4 * EPS)
+    np.testing.assert_allclose(st.entmax(z, 1.0), st.softmax(z), rtol=0, atol=4 * EPS)
+    np.testing.assert_allclose(st.entmax(z, 1.0 + 1e-9), st.softmax(z), atol=1e-7)
+    np.testing.assert_allclose(st.entmax(z, 2.0 + 1e-9), st.sparsemax(z), atol=1e-7)
+    big = st.entmax(z, 50.0)
+    assert (np.count_nonzero(big, axis=1) <= np.count_nonzero(st.sparsemax(z), axis=1)).all()
+
+
+def test_permutation_and_shift():
+    rng = np.random.default_rng(7)
+    z = rng.normal(size=(6, 40))
+    perm = rng.permutation(40)
+    for alpha in (1.0, 1.3, 1.5, 2.0, 3.0):
+        p = st.entmax(z, alpha)
+        np.testing.assert_allclose(st.entmax(z[:, perm], alpha), p[:, perm], rtol=0, atol=4 * EPS)
+        np.testing.assert_allclose(st.entmax(z + 1000.0, alpha), p, rtol=0, atol=1e-12)
+        # scaling z by c is the same map at a temperature: entmax((alpha-1) z) is the
+        # threshold of y = (alpha-1) z, so z -> c z changes p (no invariance to test), but
+        # the support only grows as c shrinks
+        assert (np.count_nonzero(st.entmax(z / 4, alpha), axis=1) >= np.count_nonzero(p, axis=1)).all()
+
+
+def test_one_alpha_per_row_is_each_row_alone():
+    rng = np.random.default_rng(8)
+    z = rng.normal(size=(3, 4, 12))
+    alpha = rng.uniform(1.0, 3.0, size=(3, 4))
+    alpha[0, 0] = 1.0
+    alpha[1, 1] = 2.0
+    alpha[2, 2] = 1.5
+    p = st.entmax(z, alpha)
+    for i in range(3):
+        for j in range(4):
+            assert np.array_equal(p[i, j], st.entmax(z[i, j], float(alpha[i, j])))
+    # broadcast from the batch shape, and along another axis
+    p1 = st.entmax(z, alpha[:, :1])
+    assert np.array_equal(p1[:, 2], st.entmax(z[:, 2], alpha[:, 0]))
+    pa = st.entmax(np.moveaxis(z, -1, 0), alpha, axis=0)
+    np.testing.assert_array_equal(np.moveaxis(pa, 0, -1), p)
+
+
+def test_threshold_rebuilds_the_output():
+    rng = np.random.default_rng(9)
+    z = rng.normal(size=(5, 30))
+    for alpha in (1.0, 1.2, 1.5, 2.0, 2.5):
+        p = st.entmax(z, alpha)
+        tau, k = st.entmax_threshold(z, alpha)
+        if alpha == 1.0:
+            rebuilt = np.exp(z - tau[:, None])
+        else:
+            rebuilt = np.maximum((alpha - 1) * z - tau[:, None], 0) ** (1 / (alpha - 1))
+        np.testing.assert_allclose(rebuilt, p, atol=1e-13)
+        assert np.array_equal(k, np.count_nonzero(p, axis=1))
+
+
+def test_dtypes_masks_and_edges():
+    z = np.array([[0.5, -np.inf, 0.2, 0.1], [3.0, 3.0, 3.0, 3.0]])
+    for alpha in (1.0, 1.5, 2.5):
+        p = st.entmax(z, alpha)
+        assert p[0, 1] == 0 and np.allclose(p[1], 0.25, rtol=0, atol=4 * EPS)
+        assert st.entmax(np.array([7.0]), alpha)[0] == 1.0
+        p32 = st.entmax(z.astype(np.float32), alpha)
+        assert p32.dtype == np.float32
+        np.testing.assert_allclose(p32, p, atol=1e-6)
+        p16 = st.entmax(z.astype(np.float16), alpha)
+        assert p16.dtype == np.float16
+        np.testing.assert_allclose(p16, p, atol=1e-3)
+        assert st.entmax(np.array([1, 0, 0]), alpha).dtype == np.float64
+    big = np.array([1e6, 1e6 - 1.0, 0.0], np.float32)  # exact in float32
+    np.testing.assert_allclose(st.entmax(big, 1.5), st.entmax(np.array([1.0, 0.0, -1e6]), 1.5), atol=1e-7)
+
+
+def test_out_and_axis():
+    rng = np.random.default_rng(10)
+    z = rng.normal(size=(4, 5, 6))
+    for axis in (0, 1, -1):
+        ref = st.entmax(z, 1.5, axis=axis)
+        out = np.full(z.shape, np.nan)
+        assert st.entmax(z, 1.5, axis=axis, out=out) is out
+        np.testing.assert_array_equal(out, ref)
+        assert np.allclose(ref.sum(axis), 1)
+    out32 = np.empty(z.shape, np.float32)
+    st.entmax15(z, out=out32)
+    np.testing.assert_allclose(out32, st.entmax15(z), atol=1e-7)
+
+
+# ---------------------------------------------------------------------------------------
+# Derivatives
+
+
+def _fd(f, x, v, h=1e-6):
+    return (f(x + h * v) - f(x - h * v)) / (2 * h)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 1.3, 1.5, 2.0, 2.5])
+def test_jvp_vjp_and_jacobian_by_finite_differences(alpha):
+    rng = np.random.default_rng(11)
+    z = rng.normal(size=(6, 8))
+    v = rng.normal(size=z.shape)
+    p = st.entmax(z, alpha)
+    fd = _fd(lambda x: st.entmax(x, alpha), z, v)
+    jv = st.entmax_jvp(p, v, alpha)
+    np.testing.assert_allclose(jv, fd, atol=1e-7)
+    np.testing.assert_array_equal(st.entmax_vjp(p, v, alpha), jv)
+    J = st.entmax_jacobian(z, alpha)
+    np.testing.assert_allclose(np.einsum("rij,rj->ri", J, v), jv, atol=1e-13)
+    np.testing.assert_allclose(J, np.swapaxes(J, -1, -2), atol=0)
+    np.testing.assert_allclose(jv.sum(1), 0, atol=1e-13)
+    assert (jv[p == 0] == 0).all()
+
+
+@pytest.mark.parametrize("alpha", [1.2, 1.5, 2.0, 2.6, 4.0])
+def test_dalpha_by_finite_differences(alpha):
+    rng = np.random.default_rng(12)
+    z = rng.normal(size=(6, 8))
+    p = st.entmax(z, alpha)
+    h = 1e-6
+    fd = (st.entmax(z, alpha + h) - st.entmax(z, alpha - h)) / (2 * h)
+    d = st.entmax_dalpha(p, alpha)
+    np.testing.assert_allclose(d, fd, atol=1e-7)
+    np.testing.assert_allclose(d.sum(1), 0, atol=1e-13)
+
+
+def test_dalpha_at_softmax_is_the_one_sided_limit():
+    rng = np.random.default_rng(13)
+    z = rng.normal(size=(4, 6))
+    h = 1e-5
+    f = lambda a: st.entmax(z, a)  # noqa: E731
+    fd = (-3 * f(1.0) + 4 * f(1.0 + h) - f(1.0 + 2 * h)) / (2 * h)
+    np.testing.assert_allclose(st.entmax_dalpha(st.softmax(z), 1.0), fd, atol=1e-6)
+    np.testing.assert_allclose(st.entmax_dalpha(st.entmax(z, 1.001), 1.001),
+                               st.entmax_dalpha(st.softmax(z), 1.0), atol=2e-3)
+
+
+def test_dalpha_against_the_entmax_package():
+    torch = pytest.importorskip("torch")
+    entmax = pytest.importorskip("entmax")
+    rng = np.random.default_rng(14)
+    z = torch.tensor(rng.normal(size=(5, 7)))
+    g = torch.tensor(rng.normal(size=(5, 7)))
+    alpha = torch.full((5, 1), 1.4, dtype=torch.float64, requires_grad=True)
+    (entmax.entmax_bisect(z, alpha=alpha, n_iter=200) * g).sum().backward()
+    p = st.entmax(z.numpy(), 1.4)
+    ours = (g.numpy() * st.entmax_dalpha(p, 1.4)).sum(1)
+    np.testing.assert_allclose(ours, alpha.grad.numpy()[:, 0], atol=1e-10)
+
+
+# ---------------------------------------------------------------------------------------
+# The loss
+
+
+def _loss_direct(z, q, alpha):
+    """(p - q) . z + H(p) - H(q) in float64, as defined (for well-scaled rows)."""
+    p = st.entmax(z, alpha)
+    if alpha == 1.0:
+        H = lambda x: -np.sum(np.where(x > 0, x * np.log(np.where(x > 0, x, 1)), 0), -1)  # noqa: E731
+    else:
+        H = lambda x: (1 - np.sum(x ** alpha, -1)) / (alpha * (alpha - 1))  # noqa: E731
+    return np.sum((p - q) * z, -1) + H(p) - H(q)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 1.3, 1.5, 2.0, 2.5])
+def test_loss_is_the_fenchel_young_loss(alpha):
+    rng = np.random.default_rng(15)
+    z = rng.normal(size=(8, 6))
+    labels = rng.integers(0, 6, size=8)
+    q = rng.dirichlet(np.ones(6) * 0.5, size=8)
+    q[0] = st.entmax(z[0], alpha)  # loss 0
+    L = st.entmax_loss(z, q, alpha)
+    np.testing.assert_allclose(L, _loss_direct(z, q, alpha), atol=1e-13)
+    assert L[0] == pytest.approx(0, abs=1e-15) and (L >= 0).all()
+    onehot = np.eye(6)[labels]
+    np.testing.assert_allclose(st.entmax_loss(z, labels, alpha), _loss_direct(z, onehot, alpha), atol=1e-13)
+    loss, grad = st.entmax_loss_and_grad(z, q, alpha)
+    np.testing.assert_array_equal(loss, L)
+    np.testing.assert_allclose(grad, st.entmax(z, alpha) - q, atol=4 * EPS)
+    np.testing.assert_array_equal(st.entmax_loss_grad(z, labels, alpha), st.entmax(z, alpha) - onehot)
+    v = rng.normal(size=z.shape)
+    fd = _fd(lambda x: st.entmax_loss(x, q, alpha), z, v)
+    np.testing.assert_allclose(np.sum(grad * v, 1), fd, atol=1e-7)
+
+
+def test_loss_ends_and_masks():
+    rng = np.random.default_rng(16)
+    z = rng.normal(size=(5, 7))
+    y = rng.integers(0, 7, size=5)
+    np.testing.assert_allclose(st.entmax_loss(z, y, 2.0), st.sparsemax_loss(z, y), atol=1e-14)
+    np.testing.assert_allclose(st.entmax_loss(z, y, 1.0), st.softmax_loss(z, y), atol=1e-14)
+    zero = np.array([3.0, 0.0, -np.inf])
+    assert st.entmax_loss(zero, 0, 1.5) == 0.0
+    assert st.entmax_loss(zero, np.array([0.5, 0.5, 0.0]), 1.5) > 0
+    assert st.entmax_loss(zero, 2, 1.5) == np.inf
+    assert np.isfinite(st.entmax_loss_grad(zero, 2, 1.5)).all()
+
+
+def test_loss_against_the_entmax_package():
+    torch = pytest.importorskip("torch")
+    entmax = pytest.importorskip("entmax")
+    rng = np.random.default_rng(17)
+    z = rng.normal(size=(10, 9))
+    y = rng.integers(0, 9, size=10)
+    ref = entmax.entmax15_loss(torch.tensor(z), torch.tensor(y)).numpy()
+    np.testing.assert_allclose(st.entmax_loss(z, y, 1.5), ref, atol=1e-13)
+    ref = entmax.entmax_bisect_loss(torch.tensor(z), torch.tensor(y), alpha=1.3, n_iter=200).numpy()
+    np.testing.assert_allclose(st.entmax_loss(z, y, 1.3), ref, atol=1e-11)
+
+
+# ---------------------------------------------------------------------------------------
+# The contract
+
+
+@pytest.mark.parametrize("bad, kind, match", [
+    (0.5, ValueError, r"alpha is 0\.5; entmax needs alpha >= 1"),
+    (np.nan, ValueError, "alpha is NaN"),
+    (np.inf, ValueError, "alpha is inf"),
+    (-np.inf, ValueError, "alpha is -inf"),
+    (True, TypeError, "not a bool"),
+    (1 + 2j, TypeError, "not dtype complex128"),
+    ("1.5", TypeError, "not dtype <U3"),
+    (np.ones(3), ValueError, r"alpha has shape \(3,\); it must be one number or one per row"),
+])
+def test_bad_alpha_is_rejected_before_anything_is_written(bad, kind, match):
+    z = np.zeros((2, 4))
+    out = np.full(z.shape, 7.0)
+    for call in (lambda: st.entmax(z, bad, out=out), lambda: st.entmax_threshold(z, bad),
+                 lambda: st.entmax_loss_grad(z, np.array([0, 1]), bad, out=out),
+                 lambda: st.entmax_jvp(np.full((2, 4), 0.25), z, bad, out=out),
+                 lambda: st.entmax_dalpha(np.full((2, 4), 0.25), bad, out=out)):
+        with pytest.raises(kind, match=match):
+            call()
+    assert (out == 7.0).all()
+
+
+def test_a_bad_alpha_of_one_row_names_the_row():
+    z = np.zeros((2, 3, 4))
+    alpha = np.full((2, 3), 1.5)
+    alpha[1, 2] = 0.9
+    with pytest.raises(ValueError, match=r"alpha is 0\.9 in row \(1, 2\) \(1 bad in all\)"):
+        st.entmax(z, alpha)
+
+
+def test_bad_scores_and_outputs():
+    with pytest.raises(ValueError, match="z contains NaN in row 1"):
+        st.entmax(np.array([[0.0, 1.0], [np.nan, 0.0]]), 1.3)
+    with pytest.raises(ValueError, match=r"p has a negative entry in row 0.*sparsemax or entmax output"):
+        st.entmax_jvp(np.array([[1.5, -0.5]]), np.zeros((1, 2)), 1.5)
+    with pytest.raises(ValueError, match="unknown method 'quick'; valid methods are 'auto', 'newton'"):
+        st.entmax(np.zeros(3), method="quick")
+    with pytest.raises(ValueError, match="target has label 3 in row 0"):
+        st.entmax_loss(np.zeros((1, 3)), np.array([3]), 1.5)
+
+
+def test_docstring_examples():
+    import doctest
+
+    from sparsetools import _entmax
+
+    res = doctest.testmod(_entmax, optionflags=doctest.NORMALIZE_WHITESPACE, verbose=False)
+    assert res.attempted > 0 and res.failed == 0
