@@ -3,6 +3,7 @@ the maps, their derivatives, their losses, and softmax counterparts to compare w
 
 from ._activations import softmax, softmax_sigmoid, softmax_sigmoid_jacobian, softmax_sigmoid_vjp
 from ._core import sparsemax, sparsemax_threshold
+from ._derivs import sparsemax_jacobian, sparsemax_jvp, sparsemax_vjp
 from ._entmax import (
     entmax,
     entmax15,
@@ -15,7 +16,6 @@ from ._entmax import (
     entmax_threshold,
     entmax_vjp,
 )
-from ._derivs import sparsemax_jacobian, sparsemax_jvp, sparsemax_vjp
 from ._losses import (
     softmax_loss,
     softmax_loss_and_grad,

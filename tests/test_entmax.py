@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import sparsetools as st
+
 from reference import entmax_row_mp
 
 EPS = np.finfo(np.float64).eps
