@@ -86,6 +86,8 @@ def _bound(y, k, a):
     """A lower bound of t from the ``k`` entries of ``y`` (a superset of the support):
     the power mean's for alpha < 2, sparsemax's for alpha >= 2 (the module's notes)."""
     S = psum(y, 0, k)
+    if a == 1.5:
+        return S / k - 1.0 / np.sqrt(k)
     if a < 2.0:
         return S / k - np.exp(-(a - 1.0) * np.log(k))
     return (S - 1.0) / k
@@ -199,10 +201,12 @@ def _solve_fixed(y, k, lo, hi, b):
         else:
             hi = t
         tn = t + f / (b * E) if E > 0.0 and E < np.inf else 0.5 * (lo + hi)
+        if tn == t:  # converged: the step is below t's resolution
+            break
         if not (lo < tn < hi):
             tn = 0.5 * (lo + hi)
-        if tn == t or tn == lo or tn == hi:
-            break
+            if tn == lo or tn == hi:
+                break
         t = tn
     return _polish(y, k, t, b)
 
@@ -365,8 +369,29 @@ def apply_row(row, M, t, out, a):
             d = max(s * (np.float64(row[i]) - M) - t, 0.0)
             out[i] = d * d
     else:
+        # the power only on the support when it is small: a first pass writes the zeros
+        # and packs the support (branch-free), the power is taken on the packed entries
+        # (vectorised), and they are put back. (A loop
+        # with the power under a condition is vectorised with both sides computed; N(0, 1)
+        # rows of 1024 at alpha = 2.5, support 3, took 4.7 us a row with the power on
+        # every entry.) A dense support takes it in one vectorised pass.
+        idx = np.empty(n, np.int64)
+        dv = np.empty(n)
+        w = 0
         for i in range(n):
-            out[i] = pow_unit(max(s * (np.float64(row[i]) - M) - t, 0.0), b)
+            d = s * (np.float64(row[i]) - M) - t
+            out[i] = 0.0
+            idx[w] = i
+            dv[w] = d
+            w += d > 0.0
+        if 2 * w < n:
+            for j in range(w):  # vectorised on the packed support
+                dv[j] = pow_unit(dv[j], b)
+            for j in range(w):
+                out[idx[j]] = dv[j]
+        else:
+            for i in range(n):
+                out[i] = pow_unit(max(s * (np.float64(row[i]) - M) - t, 0.0), b)
 
 
 # ---------------------------------------------------------------------------------------
