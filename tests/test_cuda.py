@@ -416,3 +416,69 @@ def test_the_gpu_raises_the_cpu_error_for_every_bad_row():
     for zz in ([[0.0, np.nan, np.inf]], [[np.inf, -np.inf, 0.0]], [[-np.inf, -np.inf, -np.inf]]):
         zz = np.array(zz)
         assert _message(sc.sparsemax, zz) == _message(sparsetools.sparsemax, zz)
+
+
+# ---------------------------------------------------------------------------------------
+# alpha-entmax
+
+
+# the simulator costs about a second per alpha and call: a few alphas in the default tier,
+# the rest in the slow one
+_FAST_ALPHAS = {np.float64: (1.0, 3.0), np.float32: (1.3,)}
+_SLOW_ALPHAS = {np.float64: (1.3, 1.5, 2.0), np.float32: (1.0, 1.5, 2.0, 3.0)}
+
+
+@pytest.mark.parametrize("dtype, alphas", [(d, a) for d, a in _FAST_ALPHAS.items()] +
+                         [pytest.param(d, a, marks=pytest.mark.slow) for d, a in _SLOW_ALPHAS.items()])
+def test_entmax_matches_the_cpu(rng, dtype, alphas):
+    z = rows(rng, (4, 6), dtype)
+    z[0, :3] = 0.4  # ties
+    z[1, 2] = -np.inf  # a mask
+    for alpha in alphas:
+        p = sc.entmax(z, alpha)
+        assert p.dtype == dtype and p.shape == z.shape
+        close(p, sparsetools.entmax(z, alpha), dtype)
+        assert p[1, 2] == 0.0
+        tau, k = sc.entmax_threshold(z, alpha)
+        tc, kc = sparsetools.entmax_threshold(z, alpha)
+        close(tau, tc, dtype)
+        np.testing.assert_array_equal(k, kc)
+    if dtype == np.float64:
+        per_row = np.array([1.0, 1.5, 2.0, 4.0])
+        close(sc.entmax(z, per_row), sparsetools.entmax(z, per_row), dtype)
+        close(sc.entmax15(z, axis=0), sparsetools.entmax15(z, axis=0), dtype)
+
+
+@pytest.mark.parametrize("alphas", [(1.0, 1.5), pytest.param((1.25, 2.0, 2.5), marks=pytest.mark.slow)])
+def test_entmax_jvp_and_losses_match_the_cpu(rng, alphas):
+    z = rows(rng, (3, 7))
+    v = rows(rng, (3, 7))
+    labels = np.array([0, 3, 6])
+    q = rng.dirichlet(np.ones(7), size=3)
+    for alpha in alphas:
+        p = sparsetools.entmax(z, alpha)
+        close(sc.entmax_vjp(p, v, alpha), sparsetools.entmax_vjp(p, v, alpha), np.float64)
+        for target in (labels, q):
+            L, g = sc.entmax_loss_and_grad(z, target, alpha)
+            Lc, gc = sparsetools.entmax_loss_and_grad(z, target, alpha)
+            np.testing.assert_allclose(L, Lc, rtol=1e-12, atol=1e-14)
+            close(g, gc, np.float64)
+
+
+def test_entmax_errors_are_the_cpus_and_come_first(rng):
+    z = rows(rng, (2, 5))
+    out = np.full(z.shape, 7.0)
+    for bad, match in ((0.9, r"alpha is 0\.9; entmax needs alpha >= 1"), (np.nan, "alpha is NaN"),
+                       (np.array([1.5, np.inf]), r"alpha is inf in row 1")):
+        with pytest.raises(ValueError, match=match):
+            sc.entmax(z, bad, out=out)
+        with pytest.raises(ValueError, match=match):
+            sc.entmax_loss_grad(z, np.array([0, 1]), bad, out=out)
+    assert (out == 7.0).all()
+    z[1, 0] = np.nan
+    with pytest.raises(ValueError, match="z contains NaN in row 1"):
+        sc.entmax(z, 1.5)
+    with pytest.raises(ValueError, match="p has a negative entry in row 0"):
+        sc.entmax_jvp(np.array([[1.5, -0.5]]), np.zeros((1, 2)), 1.5)
+    with pytest.raises(ValueError, match="unknown method 'sort' for the GPU; valid methods are 'auto', 'newton'"):
+        sc.entmax(np.zeros(3), method="sort")

@@ -13,6 +13,7 @@ import pytest  # noqa: E402
 from matplotlib.testing.compare import compare_images  # noqa: E402
 from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
 
+import sparsetools  # noqa: E402
 from sparsetools import plotting, sparsemax  # noqa: E402
 
 from helpers import load_script  # noqa: E402
@@ -72,6 +73,66 @@ def test_surfaces_are_softmax_and_sparsemax():
     assert "softmax" in fig.axes[0].get_title() and "sparsemax" in fig.axes[1].get_title()
 
 
+def _lab(color):
+    """CIELAB of a colour (D65), for the distinctness check."""
+    from matplotlib.colors import to_rgb
+
+    r = np.array(to_rgb(color))
+    r = np.where(r <= 0.04045, r / 12.92, ((r + 0.055) / 1.055) ** 2.4)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ r
+    f = np.cbrt(np.maximum(xyz / np.array([0.95047, 1.0, 1.08883]), (6 / 29) ** 3))
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_support_colors_are_distinct():
+    """No two supports share a near-identical colour: every pair at least 30 apart in
+    CIELAB (a just-noticeable difference is about 2; the palette this replaced had 19)."""
+    labs = [_lab(c) for c in plotting._SUPPORT_COLORS]
+    d = min(np.linalg.norm(a - b) for i, a in enumerate(labs) for b in labs[i + 1:])
+    assert d >= 30, d
+
+
+def test_entmax_support_map_agrees_with_entmax():
+    fig = plotting.plot_support_map(n=41, alpha=1.5)
+    codes = fig.axes[0].images[0].get_array()
+    t = np.linspace(-3, 3, 41)
+    for i in range(0, 41, 4):
+        for j in range(0, 41, 5):
+            p = sparsetools.entmax(np.array([t[j], t[i], 0.0]), 1.5)
+            assert plotting.SUPPORTS[codes[i, j]] == tuple(np.flatnonzero(p > 0))
+    assert set(np.unique(codes)) == set(range(7))
+    assert "1.5-entmax" in fig.axes[0].get_title()
+
+
+def test_entmax_curves_are_entmax():
+    fig = plotting.plot_entmax_curves()
+    lines = fig.axes[0].lines[: len(plotting.ENTMAX_ALPHAS)]
+    for a, line in zip(plotting.ENTMAX_ALPHAS, lines):
+        t, y = line.get_xdata(), line.get_ydata()
+        z = np.stack([t, np.zeros_like(t)], -1)
+        assert_allclose(y, sparsetools.entmax(z, a)[:, 0], atol=1e-15)
+        if a > 1:  # exactly 0 and 1 beyond +-1 / (alpha - 1)
+            w = 1 / (a - 1)
+            assert np.all(y[t <= -w] == 0.0) and np.all(y[t >= w] == 1.0)
+    assert_allclose(lines[0].get_ydata(), 1 / (1 + np.exp(-lines[0].get_xdata())), atol=1e-15)
+
+
+def test_surface_layouts_and_figure1():
+    fig = plotting.plot_surfaces(n=11, maps=("sparsemax", "1.5-entmax"), layout="row")
+    assert [ax.name for ax in fig.axes] == ["3d", "3d"] and "1.5-entmax" in fig.axes[1].get_title()
+    assert fig.get_figwidth() > fig.get_figheight()
+    with pytest.raises(ValueError, match="unknown map 'argmax'"):
+        plotting.plot_surfaces(n=5, maps=("argmax",))
+    fig = plotting.plot_figure1(n=11)
+    assert [ax.name for ax in fig.axes] == ["rectilinear", "3d", "3d"]
+    assert fig.get_figwidth() >= 2 * plotting.COLUMN_WIDTH  # across the page, side by side
+
+
+def test_figures_drawn_directly_have_the_style():
+    fig = plotting.plot_bars()  # not through save(): the style is the function's own
+    assert fig.axes[0].title.get_fontsize() == plotting.STYLE["axes.titlesize"]
+
+
 def test_bars_are_the_two_distributions():
     z = np.array([0.3, 2.0, 1.5, -1.0])
     fig = plotting.plot_bars(z)
@@ -105,10 +166,11 @@ def test_temperature_path():
             assert sparsemax(z / (Ti * (1 + 1e-9)))[i] > 0  # just above: in the support
             assert sparsemax(z / (Ti * (1 - 1e-9)))[i] == 0.0  # just below: out
     assert plotting.support_entry_temperatures(z)[np.argmax(z)] == 0.0
+    assert T[0] < T[-1] and "rises" in fig.axes[0].get_title()  # the title reads left to right
 
 
 def test_unknown_figure_and_format(tmp_path):
-    with pytest.raises(ValueError, match="unknown figure 'nope'; known figures: hard_sigmoid"):
+    with pytest.raises(ValueError, match="unknown figure 'nope'; known figures: figure1, hard_sigmoid"):
         plotting.save_figure("nope", tmp_path / "x.png")
     with pytest.raises(ValueError, match="unsupported figure format 'jpg'"):
         plotting.save_figure("bars", tmp_path / "x.jpg")
@@ -157,3 +219,27 @@ def test_import_sparsetools_does_not_load_matplotlib():
 
     code = "import sys, sparsetools; sys.exit('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_winner_map_counts_auto_among_the_entrants():
+    """A cell where auto beat every listed method is auto's, with 1.00: never a ratio below
+    1 under a "fastest" label."""
+    recs = []
+    for n, k, times in ((64, 4, {"sort": 2.0, "michelot": 1.0, "auto": 1.5}),
+                        (128, 4, {"sort": 2.0, "michelot": 1.2, "auto": 0.9})):
+        for comp, sec in times.items():
+            recs.append(dict(sweep="map", n=n, support=k, competitor=comp, seconds=sec, dtype="float64"))
+    fig = plotting.plot_winner_map(recs, ("sort", "michelot"))
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == ["1.50", "1.00"]
+    assert [p.get_facecolor()[:3] for p in fig.axes[0].patches[:2]] == [
+        matplotlib.colors.to_rgb(plotting.competitor_style(c)[0]) for c in ("michelot", "auto")]
+
+
+def test_multilabel_panels_label_both_axes():
+    recs = [dict(mixture=m, K=K, loss=loss, length=L, jsd=0.1, jsd_fold_std=0.01, mse=0.2)
+            for m in ("uniform", "random") for K in (10, 50) for loss in ("softmax", "sparsemax")
+            for L in (20, 40)]
+    fig = plotting.plot_multilabel_simulation(recs)
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert len(labels) == 8 and all(labels), labels  # 4 panels, each with its left and right axis

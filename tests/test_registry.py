@@ -138,6 +138,11 @@ def test_the_documented_lists_are_the_registry():
     for m in MAPS["sparsemax"].names:
         assert f"| `{m}` |" in readme, m
         assert f'``"{m}"``' in sparsetools.sparsemax.__doc__, m
+    entmax_table = readme[readme.index("## alpha-entmax"):]
+    for m in MAPS["entmax"].names:
+        assert f"| `{m}` |" in entmax_table, m
+        assert f'``"{m}"``' in sparsetools.entmax.__doc__, m
+    assert sparsetools.ENTMAX_METHODS == MAPS["entmax"].names
     from sparsetools.cuda import _launch
 
     for m in _launch.MAPS["sparsemax"]:

@@ -1,4 +1,4 @@
-"""sparsemax on a CUDA GPU with numba-cuda: the same names, arguments and input contract as
+"""sparsemax and alpha-entmax on a CUDA GPU with numba-cuda: the same names, arguments and input contract as
 the CPU functions, for NumPy arrays (copied to the device and back) and for device arrays
 (Numba device arrays, or anything with ``__cuda_array_interface__``: CuPy arrays, PyTorch
 CUDA tensors), which are used in place and give Numba device arrays back (wrap them with
@@ -78,5 +78,76 @@ def sparsemax_loss_and_grad(z, target, axis=-1, *, method="auto", out=None, stre
     return _launch.loss(z, target, axis, method, out, stream, True)
 
 
-__all__ = ["METHODS", "is_available", "sparsemax", "sparsemax_jvp", "sparsemax_loss", "sparsemax_loss_and_grad",
-           "sparsemax_loss_grad", "sparsemax_threshold", "sparsemax_vjp"]
+#: The GPU's entmax methods (``method="auto"`` is accepted as well).
+ENTMAX_METHODS = tuple(_launch.MAPS["entmax"])
+
+
+def entmax(z, alpha=1.5, axis=-1, *, method="auto", out=None, stream=None):
+    """``sparsetools.entmax`` on the GPU: alpha-entmax, alpha one number or one per row
+    (checked on the host before anything runs). One method, ``"newton"``: Newton's method
+    on the b-norm from the left end of the bracket, guarded by bisection for alpha > 2, to
+    full precision (the support follows from tau)."""
+    rows, res, _, _, on_device, stream, cuda = _launch.forward(z, axis, method, out, stream, True, "entmax", alpha)
+    return _launch.deliver(rows, res, on_device, out, stream, cuda)
+
+
+def entmax15(z, axis=-1, *, out=None, stream=None):
+    """``entmax(z, 1.5)`` on the GPU."""
+    return entmax(z, 1.5, axis, out=out, stream=stream)
+
+
+def entmax_threshold(z, alpha=1.5, axis=-1, *, method="auto", stream=None):
+    """``(tau, support_size)`` as ``sparsetools.entmax_threshold``, as NumPy arrays."""
+    rows, _, tau, ksz, _, stream, _ = _launch.forward(z, axis, method, None, stream, False, "entmax", alpha)
+    t = tau.copy_to_host(stream=stream)
+    k = ksz.copy_to_host(stream=stream)
+    stream.synchronize()
+    return rows.batch(t, rows.dtype), rows.batch(k)
+
+
+def entmax_jvp(p, v, alpha=1.5, axis=-1, *, out=None, stream=None):
+    """``J v`` at the entmax output ``p`` (as ``sparsetools.entmax_jvp``); J is symmetric,
+    so this is also the VJP."""
+    return _launch.jvp(p, v, axis, out, stream, alpha=alpha)
+
+
+def entmax_vjp(p, g, alpha=1.5, axis=-1, *, out=None, stream=None):
+    """``g^T J`` at the entmax output ``p``: equal to :func:`entmax_jvp`."""
+    return entmax_jvp(p, g, alpha, axis, out=out, stream=stream)
+
+
+def entmax_loss(z, target, alpha=1.5, axis=-1, *, method="auto", stream=None):
+    """``sparsetools.entmax_loss`` on the GPU: one loss per row, a NumPy array."""
+    return _launch.loss(z, target, axis, method, None, stream, False, "entmax", alpha)[0]
+
+
+def entmax_loss_grad(z, target, alpha=1.5, axis=-1, *, method="auto", out=None, stream=None):
+    """``entmax(z, alpha) - q``, as ``sparsetools.entmax_loss_grad``."""
+    return _launch.loss(z, target, axis, method, out, stream, True, "entmax", alpha)[1]
+
+
+def entmax_loss_and_grad(z, target, alpha=1.5, axis=-1, *, method="auto", out=None, stream=None):
+    """``(loss, grad)`` from one kernel, as ``sparsetools.entmax_loss_and_grad``."""
+    return _launch.loss(z, target, axis, method, out, stream, True, "entmax", alpha)
+
+
+__all__ = [
+    "ENTMAX_METHODS",
+    "METHODS",
+    "entmax",
+    "entmax15",
+    "entmax_jvp",
+    "entmax_loss",
+    "entmax_loss_and_grad",
+    "entmax_loss_grad",
+    "entmax_threshold",
+    "entmax_vjp",
+    "is_available",
+    "sparsemax",
+    "sparsemax_jvp",
+    "sparsemax_loss",
+    "sparsemax_loss_and_grad",
+    "sparsemax_loss_grad",
+    "sparsemax_threshold",
+    "sparsemax_vjp",
+]

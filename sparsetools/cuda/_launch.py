@@ -34,8 +34,13 @@ MAPS = {
         "sort": GpuMethod("sort", "forward_sort", None, 1024,
                           "bitonic sort in shared memory, then the scan of Held et al."),
     },
+    "entmax": {
+        "newton": GpuMethod("newton", "entmax_forward", "entmax_loss", None,
+                            "Newton's method on the b-norm from the left end of the bracket, guarded by "
+                            "bisection, to full precision"),
+    },
 }
-AUTO = {"sparsemax": "michelot"}
+AUTO = {"sparsemax": "michelot", "entmax": "newton"}
 
 #: Threads per row: 32 (one warp) for rows up to ``SHORT_ROW`` entries, 256 above.
 SHORT_ROW = 1024
@@ -117,13 +122,13 @@ def kernels(T):
     """Every kernel of ``_signatures.KERNELS`` for blocks of ``T`` threads (a power of
     two), by name, compiled on first use."""
     if T not in _kernels:
-        from . import _long_rows, _reduce, _rows
+        from . import _entmax, _long_rows, _reduce, _rows
         from ._signatures import KERNELS
 
         red = _reduce.make(T)
         rows = _rows.make(T, red)
-        long_rows = _long_rows.make(T, red, rows)
-        found = {name: getattr(rows, name, None) or getattr(long_rows, name, None) for name in KERNELS}
+        built = (rows, _long_rows.make(T, red, rows), _entmax.make(T, red, rows))
+        found = {name: next((getattr(m, name) for m in built if hasattr(m, name)), None) for name in KERNELS}
         missing = [name for name, k in found.items() if k is None]
         if missing:
             raise RuntimeError(f"GPU kernels listed in _signatures.KERNELS but not built: {missing}")
@@ -240,12 +245,21 @@ def _launch_rows(rows):
     return int(np.prod(rows.batch_shape, dtype=np.int64))
 
 
-def forward(z, axis, method, out, stream, write):
-    """The forward pass: ``(rows, result view, tau, support, on_device, stream, cuda)``."""
+def _alpha_on_device(alpha, rows, stream, cuda):
+    """alpha checked against the rows (``sparsetools._entmax._alpha``), on the device."""
+    from .._entmax import _alpha
+
+    return cuda.to_device(_alpha(alpha, rows), stream=stream)
+
+
+def forward(z, axis, method, out, stream, write, map_="sparsemax", alpha=None):
+    """The forward pass: ``(rows, result view, tau, support, on_device, stream, cuda)``;
+    ``map_`` "entmax" takes ``alpha`` (checked before anything runs)."""
     cuda = _cuda()
     stream = _stream(stream, cuda)
     rows, view, on_device = _prepare(z, axis, "z", stream, cuda, out)
-    entry = resolve(method, rows.n)
+    entry = resolve(method, rows.n, map_)
+    dalpha = _alpha_on_device(alpha, rows, stream, cuda) if map_ == "entmax" else None
     R = _launch_rows(rows)
     T = threads_for(rows.n)
     res = cuda.device_array(view.shape, dtype=view.dtype, stream=stream) if write else view
@@ -253,7 +267,9 @@ def forward(z, axis, method, out, stream, write):
     ksz = cuda.device_array(R, dtype=np.int64, stream=stream)
     status = cuda.device_array(R, dtype=np.int8, stream=stream)
     kern = kernels(T)[entry.forward]
-    if R and entry.forward == "forward_michelot" and rows.n >= LONG_ROW and R < LONG_MAX_ROWS:
+    if R and dalpha is not None:
+        kern[R, T, stream](view, dalpha, res, tau, ksz, status, write)
+    elif R and entry.forward == "forward_michelot" and rows.n >= LONG_ROW and R < LONG_MAX_ROWS:
         conv = _long_forward(view, res, tau, ksz, status, write, R, T, stream, cuda)
         c = conv.copy_to_host(stream=stream)
         stream.synchronize()
@@ -290,12 +306,14 @@ def _long_forward(view, res, tau, ksz, status, write, R, T, stream, cuda):
     return conv
 
 
-def loss(z, target, axis, method, out, stream, write):
-    """The loss (a NumPy array of the batch shape) and, when ``write``, its gradient."""
+def loss(z, target, axis, method, out, stream, write, map_="sparsemax", alpha=None):
+    """The loss (a NumPy array of the batch shape) and, when ``write``, its gradient; the
+    entmax loss for ``map_`` "entmax", with ``alpha``."""
     cuda = _cuda()
     stream = _stream(stream, cuda)
     rows, view, on_device = _prepare(z, axis, "z", stream, cuda, out)
-    entry = resolve(method, rows.n, loss=True)
+    entry = resolve(method, rows.n, map_, loss=True)
+    dalpha = _alpha_on_device(alpha, rows, stream, cuda) if map_ == "entmax" else None
     R = _launch_rows(rows)
     if on_device:
         if not _is_device(target):
@@ -340,7 +358,9 @@ def loss(z, target, axis, method, out, stream, write):
     loss = cuda.device_array(R, dtype=np.float64, stream=stream)
     grad = cuda.device_array(view.shape if write else (1, 1, 1), dtype=view.dtype, stream=stream)
     status = cuda.device_array(R, dtype=np.int8, stream=stream)
-    if R:
+    if R and dalpha is not None:
+        kernels(T)[entry.loss][R, T, stream](view, dalpha, labels, q, tol, loss, grad, status, write)
+    elif R:
         kernels(T)[entry.loss][R, T, stream](view, labels, q, tol, loss, grad, status, write)
     st = status.copy_to_host(stream=stream)
     stream.synchronize()
@@ -361,8 +381,9 @@ def _host_like(rows):
     return Rows(np.zeros(rows.shape, rows.dtype), rows.axis, rows.name)
 
 
-def jvp(p, v, axis, out, stream):
-    """``J v`` at the output ``p``, as the CPU's ``sparsemax_jvp``."""
+def jvp(p, v, axis, out, stream, alpha=None):
+    """``J v`` at the output ``p``, as the CPU's ``sparsemax_jvp`` (``entmax_jvp`` with
+    ``alpha``)."""
     cuda = _cuda()
     stream = _stream(stream, cuda)
     if _is_device(p) != _is_device(v):
@@ -383,9 +404,12 @@ def jvp(p, v, axis, out, stream):
         on_device = False
     R = _launch_rows(rp)
     T = threads_for(rp.n)
+    dalpha = None if alpha is None else _alpha_on_device(alpha, rp, stream, cuda)
     res = cuda.device_array(vp.shape, dtype=vp.dtype, stream=stream)
     status = cuda.device_array(R, dtype=np.int8, stream=stream)
-    if R:
+    if R and dalpha is not None:
+        kernels(T)["entmax_jvp"][R, T, stream](vp, vv, dalpha, res, status)
+    elif R:
         kernels(T)["jvp"][R, T, stream](vp, vv, res, status)
     _status_check(rp, status, stream, other="v")
     return deliver(rp, res, on_device, out, stream, cuda)

@@ -410,6 +410,6 @@ def make(T, red):
             loss[r] = L
 
     return SimpleNamespace(
-        row=row, write_range=write_range, range_max=range_max,
+        row=row, row_max=row_max, write_range=write_range, range_max=range_max,
         forward_michelot=forward_michelot, forward_sort=forward_sort, jvp=jvp, loss_michelot=loss_michelot,
     )
