@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Time sparsetools.cuda on a GPU: the forward pass, the VJP and the sparsemax loss with its
-gradient, against a device-to-device copy of the same array (the memory floor: one read and
+gradient, and the same for alpha-entmax (1.5, and 1.3 for the forward pass), against a device-to-device copy of the same array (the memory floor: one read and
 one write) and, when PyTorch is installed, against a sparsemax written with torch.sort and
 PyTorch ops (the approach of deep-spin/entmax), on the same device.
 
@@ -116,6 +116,19 @@ def bench_shape(R, n, dtype, repeat, warmup, tops, cuda):
     rec["forward_ms"] = time_events(lambda: sc.sparsemax(dz, out=out), cuda, repeat, warmup)
     rec["vjp_ms"] = time_events(lambda: sc.sparsemax_vjp(dp, dg, out=out), cuda, repeat, warmup)
     rec["loss_grad_ms"] = time_events(lambda: sc.sparsemax_loss_and_grad(dz, dl, out=out), cuda, repeat, warmup)
+    # alpha-entmax at 1.5 (closed form on the support) and 1.3 (powers), checked first
+    pe = sc.entmax15(dz, out=out).copy_to_host()
+    rec["err_entmax15"] = check("entmax15", pe[pick], sparsetools.entmax15(z[pick]), dtype)
+    p13 = sc.entmax(dz, 1.3).copy_to_host()
+    rec["err_entmax13"] = check("entmax 1.3", p13[pick], sparsetools.entmax(z[pick], 1.3), dtype)
+    dpe = cuda.to_device(pe)
+    ve = sc.entmax_vjp(dpe, dg, 1.5).copy_to_host()
+    rec["err_entmax_vjp"] = check("entmax vjp", ve[pick], sparsetools.entmax_vjp(pe[pick], g[pick], 1.5), dtype)
+    rec["entmax15_ms"] = time_events(lambda: sc.entmax15(dz, out=out), cuda, repeat, warmup)
+    rec["entmax13_ms"] = time_events(lambda: sc.entmax(dz, 1.3, out=out), cuda, repeat, warmup)
+    rec["entmax_vjp_ms"] = time_events(lambda: sc.entmax_vjp(dpe, dg, 1.5, out=out), cuda, repeat, warmup)
+    rec["entmax_loss_grad_ms"] = time_events(lambda: sc.entmax_loss_and_grad(dz, dl, 1.5, out=out), cuda,
+                                             repeat, warmup)
     if tops is not None:
         torch, forward, vjp, loss_and_grad = tops
         tz, tg = torch.as_tensor(dz, device="cuda"), torch.as_tensor(dg, device="cuda")
@@ -141,6 +154,16 @@ def table(records):
                  "-" if t[0] is None else f"{t[0] / r['forward_ms']:.1f}x",
                  "-" if t[1] is None else f"{t[1] / r['vjp_ms']:.1f}x",
                  "-" if t[2] is None else f"{t[2] / r['loss_grad_ms']:.1f}x"]
+        lines.append("| " + " | ".join(cells) + " |")
+    head = ["shape", "dtype", "entmax15 ms", "copy/entmax15", "alpha 1.3 ms", "copy/alpha 1.3",
+            "entmax vjp ms", "vjp/copy", "entmax loss+grad ms", "loss+grad/copy"]
+    lines += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in records:
+        c = r["copy_ms"]
+        cells = [f"{r['rows']}x{r['n']}", r["dtype"], f"{r['entmax15_ms']:.3f}", f"{c / r['entmax15_ms']:.2f}",
+                 f"{r['entmax13_ms']:.3f}", f"{c / r['entmax13_ms']:.2f}", f"{r['entmax_vjp_ms']:.3f}",
+                 f"{r['entmax_vjp_ms'] / c:.2f}", f"{r['entmax_loss_grad_ms']:.3f}",
+                 f"{r['entmax_loss_grad_ms'] / c:.2f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

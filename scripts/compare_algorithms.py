@@ -11,6 +11,10 @@ result is checked against the NumPy reference before it is timed; every time is 
 of rounds that also time np.copyto of the same array, and is reported as a ratio to it.
 Compile times (first call in a fresh process, empty Numba cache) are measured separately.
 
+--map entmax compares the alpha-entmax methods instead (alpha = 1.5, 1.3 and 2.5), against
+the entmax package's entmax15 and entmax_bisect, and writes entmax.json, entmax.md and
+entmax_times_<dtype> figures into figures/comparison/entmax/ (harness/entmax_bench.py).
+
 Writes into --out (default: figures/comparison/ for the full grid with every method; a
 partial run, a smaller grid or fewer methods, writes into a subfolder named after its grid,
 and never over a full run's results unless --overwrite is given): comparison.json
@@ -219,8 +223,40 @@ def auto_summary(results):
     return "\n".join(lines)
 
 
+def run_entmax(grid, out, use_peers, fmt, plots):
+    """``--map entmax``: the alpha-entmax comparison (``harness.entmax_bench``); writes
+    entmax.json, entmax.md and the figure entmax_times into ``out``."""
+    from harness import entmax_bench
+
+    t0 = time.perf_counter()
+    results = entmax_bench.run(grid, use_peers=use_peers,
+                               progress=lambda i, k, label: print(f"[{i}/{k}] {label}", file=sys.stderr))
+    results["seconds"] = time.perf_counter() - t0
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "entmax.json").write_text(json.dumps(results, indent=1))
+    md = entmax_bench.markdown(results)
+    (out / "entmax.md").write_text(md)
+    written = [out / "entmax.json", out / "entmax.md"]
+    if plots:
+        from sparsetools import plotting
+
+        for dtype in results["grid"]["dtypes"]:
+            path = out / f"entmax_times_{dtype}.{fmt}"
+            plotting.save(lambda d=dtype: plotting.plot_entmax_comparison(results["records"], d), path)
+            written.append(path)
+    print(entmax_bench.summary(results))
+    for path in written:
+        print(f"wrote {path}")
+    print(f"({time.perf_counter() - t0:.0f} s)")
+    return results
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--map", choices=("sparsemax", "entmax"), default="sparsemax",
+                    help="the map whose methods are compared (entmax: against the entmax package's entmax15 "
+                         "and entmax_bisect, on its own grids; writes into figures/comparison/entmax/ for the "
+                         "full grid)")
     ap.add_argument("--quick", action="store_true", help="the small grid, fewer repeats, no compile times")
     ap.add_argument("--grid", choices=list(bench.GRIDS), help="a grid by name (overrides --quick)")
     ap.add_argument("--out", type=Path, default=None,
@@ -238,6 +274,18 @@ def main(argv=None):
     ap.add_argument("--from-json", type=Path, help="redo the tables and figures of an earlier run, timing nothing")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
+    if args.map == "entmax":
+        if args.from_json or args.methods or args.compile:
+            ap.error("--map entmax takes --grid/--quick, --out, --no-peers, --no-plots and --format only")
+        grid = args.grid or ("quick" if args.quick else "full")
+        from harness import entmax_bench
+
+        if grid not in entmax_bench.GRIDS:
+            ap.error(f"--map entmax has the grids {', '.join(entmax_bench.GRIDS)}, not {grid!r}")
+        out = args.out or (DEFAULT_OUT / ("entmax" if grid == "full" else f"entmax_{grid}"))
+        if out.exists() and not out.is_dir():
+            ap.error(f"--out {out} is a file; it must be a folder")
+        return run_entmax(grid, out, not args.no_peers, args.format, not args.no_plots)
     if args.from_json:
         if args.quick or args.grid or args.methods or args.compile is not None or args.no_peers:
             ap.error("--from-json redoes an earlier run's tables and figures: it takes no --quick, --grid, "

@@ -28,13 +28,13 @@ def forward(rows, method, out2d="none", map_=SPARSEMAX, param=NO_PARAM):
 _NATIVE = (np.dtype(np.float64), np.dtype(np.float32))
 
 
-def _plain_rows(z, axis, method):
+def _plain_rows(z, axis, method, map_=SPARSEMAX, param=NO_PARAM):
     """The short path of the commonest small call: a C-contiguous, aligned float64 or
     float32 array of one or two dimensions with its rows along the last axis, no ``out=``.
     Such an input is already what the contract would make of it, so its rows go to the
     driver as they are (a call's fixed cost drops by about 2 us). Returns None for anything
     else, and for a row the driver rejects (the full path then raises the contract's
-    error)."""
+    error). ``map_`` and ``param`` as in :func:`forward` (param one value for every row)."""
     nd = z.ndim
     if not (0 < nd <= 2 and (axis == -1 or axis == nd - 1) and z.dtype in _NATIVE and z.shape[-1]
             and z.flags.c_contiguous and z.flags.aligned):
@@ -45,7 +45,7 @@ def _plain_rows(z, axis, method):
     res = np.empty_like(z2d)
     status = np.empty(R, np.int8)
     _batched.forward_rows(z2d, res, np.empty(R), np.empty(R), np.empty(R, np.int64), status, True,
-                          NO_PARAM, literal=SPARSEMAX.resolve(method, n).code)
+                          param, literal=map_.resolve(method, n).code)
     if np.count_nonzero(status):
         return None
     return res.reshape(z.shape)

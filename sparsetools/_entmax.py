@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _batched
 from ._contract import Rows
-from ._core import forward
+from ._core import _plain_rows, forward
 from ._derivs import _product
 from ._losses import _TARGET_DOC, _run
 from .maps import MAPS
@@ -23,6 +23,8 @@ def _alpha(alpha, rows):
     """alpha as the drivers take it: a float64 array of one value, or of one per row of
     ``rows`` (broadcast from the batch shape). Checked here, before anything is computed
     or written: a real number >= 1 and finite, per row."""
+    if type(alpha) is float and 1.0 <= alpha < np.inf:  # the common call, without NumPy's checks
+        return _scalar_alpha(alpha)
     if isinstance(alpha, (bool, np.bool_)):
         raise TypeError("alpha must be a real number >= 1, not a bool")
     a = np.asarray(alpha)
@@ -50,6 +52,12 @@ def _alpha(alpha, rows):
         raise ValueError(f"alpha is {v!r}{where}; entmax needs alpha >= 1 (alpha = 1 is softmax, "
                          f"alpha = 2 sparsemax)")
     return arr
+
+
+def _scalar_alpha(alpha):
+    a = np.empty(1)
+    a[0] = alpha
+    return a
 
 
 def _param(alpha):
@@ -111,6 +119,11 @@ def entmax(z, alpha=1.5, axis=-1, *, method="auto", out=None):
     array([[0.57409699, 0.34820743, 0.07769558],
            [1.        , 0.        , 0.        ]])
     """
+    if out is None and type(z) is np.ndarray and type(axis) is int and type(alpha) is float \
+            and 1.0 <= alpha < np.inf:
+        p = _plain_rows(z, axis, method, ENTMAX, _scalar_alpha(alpha))
+        if p is not None:
+            return p
     rows = Rows(z, axis, out=out)
     par = _alpha(alpha, rows)
     out2d = None if out is None else rows.rows_of(out)

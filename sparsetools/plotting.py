@@ -514,6 +514,9 @@ COMPETITOR_STYLE = {
     "auto": (OKABE_ITO["black"], "-", None),
     "numpy": ("0.45", ":", "."),
     "entmax": ("#8C510A", "--", "+"),
+    "newton": (OKABE_ITO["blue"], "-", "x"),
+    "entmax15": ("#8C510A", "--", "+"),
+    "entmax_bisect": ("#7F7F00", "-.", "1"),
     "optax": ("#7F7F00", "-.", "1"),
 }
 #: colours and markers for competitors ``COMPETITOR_STYLE`` does not list (a method
@@ -652,6 +655,34 @@ def plot_winner_map(records, methods, ax=None):
               loc="upper left", frameon=False, fontsize=6)
     ax.set_title(f"Fastest of the methods and auto (cell text: auto's time / the fastest's, >= 1), "
                  f"{recs[0]['dtype'] if recs else ''}")
+    return fig
+
+
+@_styled
+def plot_entmax_comparison(records, dtype="float64", regime="normal", fig=None):
+    """The alpha-entmax comparison (records of ``scripts/harness/entmax_bench.py``): one
+    panel per alpha, time per element against row length n for each sparsetools method,
+    ``auto`` and the entmax package's functions, on ``regime`` rows in ``dtype``."""
+    recs = [r for r in records if r["dtype"] == dtype and r["regime"] == regime and r["valid"]]
+    alphas = _in_order(r["alpha"] for r in recs)
+    if fig is None:
+        fig = Figure(figsize=(2 * COLUMN_WIDTH, 2.4), layout="constrained")
+    axes = fig.subplots(1, max(1, len(alphas)), sharey=True, squeeze=False)[0]
+    for ax, alpha in zip(axes, alphas):
+        sub = [r for r in recs if r["alpha"] == alpha]
+        for comp in _in_order(r["competitor"] for r in sub):
+            pts = sorted((r["n"], r["ns_per_element"]) for r in sub if r["competitor"] == comp)
+            color, ls, marker = competitor_style(comp)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], color=color, linestyle=ls, marker=marker,
+                    markersize=3, label=comp, linewidth=1.6 if comp == "auto" else 1.0)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_title(rf"$\alpha = {alpha:g}$")
+        ax.set_xlabel("row length n")
+    axes[0].set_ylabel("ns per element")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right center", frameon=False, fontsize=6.5)
+    fig.suptitle(f"alpha-entmax, {dtype}, {regime} rows: time per element")
     return fig
 
 

@@ -294,7 +294,8 @@ def test_bench_gpu_checks_and_times_every_operation(capsys, tmp_path):
     mod = load_script("bench_gpu")
     (rec,) = mod.main(["--shapes", "3x8", "--repeat", "1", "--warmup", "0", "--no-torch",
                        "--json", str(tmp_path / "gpu.json")])
-    assert {"copy_ms", "forward_ms", "vjp_ms", "loss_grad_ms", "err_forward", "err_vjp", "err_loss"} <= set(rec)
+    assert {"copy_ms", "forward_ms", "vjp_ms", "loss_grad_ms", "err_forward", "err_vjp", "err_loss",
+            "entmax15_ms", "entmax13_ms", "entmax_vjp_ms", "entmax_loss_grad_ms"} <= set(rec)
     assert rec["err_forward"] <= 1e-5 and rec["err_loss"] <= 1e-5
     assert "| 3x8 | float32 |" in capsys.readouterr().out
     assert (tmp_path / "gpu.json").exists()
