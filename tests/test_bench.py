@@ -153,3 +153,40 @@ def test_compare_algorithms_script(tmp_path, capsys):
     again = tmp_path / "again"
     script.main(["--from-json", str(tmp_path / "comparison.json"), "--out", str(again), "--format", "svg"])
     assert (again / "winner_map.svg").exists()
+
+
+def test_entmax_comparison(tmp_path, capsys):
+    """``compare_algorithms --map entmax`` on the tiny grid: every method and auto checked
+    and timed at every point, the peers (entmax15 at alpha 1.5, entmax_bisect) when the
+    entmax package is installed, the tables and the figures written."""
+    script = load_script("compare_algorithms")
+    res = script.main(["--map", "entmax", "--grid", "tiny", "--out", str(tmp_path)])
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"entmax.json", "entmax.md", "entmax_times_float64.png", "entmax_times_float32.png"} <= names
+    from harness import entmax_bench
+
+    g = entmax_bench.GRIDS["tiny"]
+    points = len(g["alphas"]) * len(g["dtypes"]) * len(g["regimes"]) * len(g["ns"])
+    ours = [r for r in res["records"] if r["competitor"] in set(sparsetools.ENTMAX_METHODS) | {"auto"}]
+    assert len(ours) == points * (len(sparsetools.ENTMAX_METHODS) + 1)
+    assert all(r["valid"] and r["ratio"] > 0 for r in ours)
+    md = (tmp_path / "entmax.md").read_text()
+    assert "## alpha = 1.5, float64, normal rows" in md and "## alpha = 1.3, float32, dense rows" in md
+    try:
+        import entmax  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError:
+        return
+    peers = {r["competitor"] for r in res["records"]} - {r["competitor"] for r in ours}
+    assert peers == {"entmax15", "entmax_bisect"}
+    assert "auto over entmax_bisect" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        script.main(["--map", "entmax", "--from-json", "x.json"])
+
+
+def test_bench_entmax_script(tmp_path, capsys):
+    mod = load_script("bench_entmax")
+    mod.main(["--shapes", "64x32", "--repeat", "1", "--md", str(tmp_path / "e.md")])
+    out = capsys.readouterr().out
+    assert "| 64x32 | float64 |" in out and "| 64x32 | float32 |" in out
+    assert (tmp_path / "e.md").read_text().startswith("# alpha-entmax")

@@ -40,9 +40,11 @@ def test_against_the_arbitrary_precision_reference(n, alpha, method):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_long_rows_sum_to_one_without_renormalising(alpha, dtype):
     rng = np.random.default_rng(3)
-    for n in (100, 1000, 5000):
-        z = rng.normal(size=(4, n)).astype(dtype)
-        for method in st.ENTMAX_METHODS:
+    # single rows of up to 1000 entries run in the serial drivers (compiled once for the
+    # whole module); the long rows, in the parallel one, with the default method only
+    for n, rows, methods in ((100, 1, st.ENTMAX_METHODS), (1000, 1, st.ENTMAX_METHODS), (5000, 4, ("auto",))):
+        z = rng.normal(size=(rows, n)).astype(dtype)
+        for method in methods:
             p = st.entmax(z, alpha, method=method)
             assert p.dtype == dtype
             s = p.astype(np.float64).sum(1)

@@ -17,8 +17,8 @@ from .bench import machine, make_rows, peer_versions, time_calls
 ALPHAS = (1.5, 1.3, 2.5)
 #: Grids: row lengths (each on ``total // n`` rows, at least 2), regimes, dtypes.
 GRIDS = {
-    "full": dict(ns=(8, 32, 128, 512, 2048, 8192, 32768, 131072), regimes=("normal", "dense"),
-                 dtypes=("float64", "float32"), alphas=ALPHAS, total=1 << 20, repeat=5, min_time=0.02),
+    "full": dict(ns=(8, 128, 1024, 8192, 65536), regimes=("normal", "dense"),
+                 dtypes=("float64", "float32"), alphas=ALPHAS, total=1 << 18, repeat=5, min_time=0.02),
     "quick": dict(ns=(32, 1024, 32768), regimes=("normal",), dtypes=("float64",), alphas=ALPHAS,
                   total=1 << 18, repeat=3, min_time=0.005),
     "tiny": dict(ns=(8, 200), regimes=("normal", "dense"), dtypes=("float64", "float32"), alphas=(1.5, 1.3),

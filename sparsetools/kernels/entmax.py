@@ -97,8 +97,8 @@ def _bound(y, k, a):
 def presolve(y, m, a):
     """Cheap steps that shrink the candidates ``y[:m]`` before a method runs.
 
-    Repeats ``t = max(t, bound)``, drop the entries <= t, until nothing is dropped: one
-    sum and one branch-free filter per step, no powers. For alpha = 2 this is Michelot's
+    ``t = max(t, bound)``, drop the entries <= t: one sum and one branch-free filter per
+    step, no powers; once for alpha < 2, repeated until nothing is dropped otherwise. For alpha = 2 this is Michelot's
     algorithm and settles the row (``(t, k, True)``); for alpha = 1 the row is settled by
     its log-sum-exp; otherwise it returns ``(t, k, False)`` with the ``k`` survivors, a
     superset of the support, in ``y[:k]``."""
@@ -111,7 +111,11 @@ def presolve(y, m, a):
         return np.log(s), k, True
     t = -1.0
     k = m
-    for _ in range(_MAX_BISECT):
+    # alpha < 2: one step; repeating the bound to its fixed point cost more than the Newton
+    # steps it saved (N(0, 1) rows of 1024 at alpha = 1.3: 9.4 us a row against 8.1 with one
+    # step; at 1.5, 1.84 against 1.60). alpha > 2: to the fixed point (sparsemax's tau of y)
+    steps = 1 if a < 2.0 else _MAX_BISECT
+    for _ in range(steps):
         tb = _bound(y, k, a)
         t = tb if tb > t else t
         w = keep_above(y, 0, k, t)
@@ -282,6 +286,8 @@ def tau_newton(y, m, tmp, a):
     b = 1.0 / s
     t = max(-1.0, _bound(y, m, a))
     k = keep_above(y, 0, m, t)
+    if b == 2.0:
+        return _newton15(y, k, t)
     for _ in range(_MAX_NEWTON):
         F, E = _sums(y, k, t, b)
         tn = t + (F - F ** (1.0 - s)) / E
@@ -297,6 +303,42 @@ def tau_newton(y, m, tmp, a):
             if tq >= t and _min(y, k) > tq:
                 return _polish(y, k, tq, b), k
         k = w
+    return t, keep_above(y, 0, k, t)
+
+
+@jit
+def _newton15(y, k, t):
+    """``tau_newton`` for alpha = 1.5 (b = 2): each step's one pass also sums the set's
+    entries and squares and finds its smallest, so the set's closed form (the smaller
+    root of sum (y - t)^2 = 1) costs nothing; once every entry of the set is above it, it
+    is tau (the entries outside the set are below the current t, itself below the root),
+    and one Newton step takes the rounding of its square root away. N(0, 1) rows of 128:
+    2 to 3 passes instead of 6."""
+    for _ in range(_MAX_NEWTON):
+        F = 0.0
+        E = 0.0
+        S1 = 0.0
+        S2 = 0.0
+        low = np.inf
+        for j in range(k):
+            v = y[j]
+            d = max(v - t, 0.0)
+            F += d * d
+            E += d
+            S1 += v
+            S2 += v * v
+            low = min(low, v)
+        mu = S1 / k
+        disc = (1.0 - (S2 - S1 * mu)) / k
+        if disc >= 0.0:
+            tq = mu - np.sqrt(disc)
+            if tq >= t and low > tq:
+                return _polish(y, k, tq, 2.0), k
+        tn = t + (F - np.sqrt(F)) / E
+        if not tn > t:
+            break
+        t = tn
+        k = keep_above(y, 0, k, t)
     return t, keep_above(y, 0, k, t)
 
 

@@ -6,8 +6,9 @@ last. The pieces (``kernels.entmax``) work in the frame y = (alpha - 1)(z - max 
 the candidates lie in (-1, 0] as sparsemax's do:
 
 - ``gather(row, buf, alpha)``: the max, the check and the candidates;
-- ``presolve(y, m, alpha)``: power-free lower bounds of the threshold, repeated until they
-  drop nothing; they settle alpha = 2 (Michelot's algorithm) and alpha = 1 (softmax);
+- ``presolve(y, m, alpha)``: a power-free lower bound of the threshold drops candidates
+  (repeated to its fixed point for alpha >= 2: Michelot's algorithm settles alpha = 2);
+  alpha = 1 (softmax) is settled by its log-sum-exp;
 - the methods ``kernel(y, m, tmp, alpha) -> (t, k)``;
 - ``apply``, ``jvp``, ``jacobian``: p, and J = diag(g) - g g^T / sum(g), g = p^(2 - alpha);
 - ``loss_label``, ``loss_dist``: the Tsallis Fenchel-Young loss and its gradient p - q.
