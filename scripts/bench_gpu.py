@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Time sparsetools.cuda on a GPU: the forward pass, the VJP and the sparsemax loss with its
-gradient, and the same for alpha-entmax (1.5, and 1.3 for the forward pass), against a device-to-device copy of the same array (the memory floor: one read and
-one write) and, when PyTorch is installed, against a sparsemax written with torch.sort and
-PyTorch ops (the approach of deep-spin/entmax), on the same device.
+gradient, and the same for alpha-entmax (1.5, and 1.3 for the forward pass), against a
+device-to-device copy of the same array (the memory floor: one read and one write) and,
+when PyTorch is installed, against a sparsemax written with torch.sort and PyTorch ops (the
+approach of deep-spin/entmax), on the same device.
 
 Every time is the median of --repeat timings taken with CUDA events after --warmup calls;
 each result is first checked against the CPU functions on a few rows. Reports, per shape:
