@@ -333,7 +333,10 @@ def _newton15(y, k, t):
         if disc >= 0.0:
             tq = mu - np.sqrt(disc)
             if tq >= t and low > tq:
-                return _polish(y, k, tq, 2.0), k
+                # one Newton step on the support: the root's error (its square root of a
+                # difference) is squared away
+                F, E = _sums(y, k, tq, 2.0)
+                return tq + (F - 1.0) / (2.0 * E), k
         tn = t + (F - np.sqrt(F)) / E
         if not tn > t:
             break
