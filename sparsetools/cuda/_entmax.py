@@ -20,8 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 from numba import cuda
 
-from ..kernels.status import BAD_LABEL, TARGET_SUM
-from ._rows import pair_status, sum_is_off, target_status
+from ._rows import pair_status
 
 #: Newton (or bisection) steps at most; N(0, 1) rows need about ten.
 MAX_STEPS = 200
@@ -32,7 +31,7 @@ def make(T, red, rows):
     ``rows``: ``_rows.make(T, red)``, for the row addressing and the max)."""
     f64 = np.float64
     bsum, bsum_i, bcount3 = red.bsum, red.bsum_i, red.bcount3
-    row, row_max = rows.row, rows.row_max
+    row, row_max, check_target = rows.row, rows.row_max, rows.check_target
 
     @cuda.jit(device=True)
     def alpha_of(alpha, r):
@@ -228,38 +227,8 @@ def make(T, red, rows):
         shf = cuda.shared.array(T, f64)
         shi = cuda.shared.array(T, np.int64)
         m, st = row_max(z, a, bb, n, tid, shf, shi)
-        use_labels = labels.shape[0] > 0
-        c = -1
-        if use_labels:
-            c = labels[r]
-            if st == 0 and (c < 0 or c >= n):
-                st = BAD_LABEL
-        else:
-            qnan = 0
-            qpinf = 0
-            qneg = 0
-            qs = 0.0
-            qc = 0.0  # compensation: Fast2Sum on the larger and smaller of qs and y
-            for j in range(tid, n, T):
-                y = f64(q[a, j, bb])
-                if y != y:
-                    qnan += 1
-                elif y == math.inf:
-                    qpinf += 1
-                elif y < 0.0:
-                    qneg += 1
-                else:
-                    hi = max(qs, y)
-                    lo = min(qs, y)
-                    qs = hi + lo
-                    qc += lo - (qs - hi)
-            QS, QN = bsum(shf, shi, qs + qc, qnan, tid)
-            QP = bsum_i(shi, qpinf, tid)
-            QG = bsum_i(shi, qneg, tid)
-            if st == 0:
-                st = target_status(QN, QP, QG)
-                if st == 0 and sum_is_off(QS, tol):
-                    st = TARGET_SUM
+        c, st = check_target(labels, q, tol, r, a, bb, n, st, tid, shf, shi)
+        use_labels = c >= 0
         if st != 0:
             if tid == 0:
                 status[r] = st

@@ -344,6 +344,45 @@ def make(T, red):
         for j in range(tid, n, T):
             out[a, j, b] = f64(v[a, j, b]) - mean if f64(p[a, j, b]) > 0.0 else 0.0
 
+    @cuda.jit(device=True)
+    def check_target(labels, q, tol, r, a, b, n, st, tid, shf, shi):
+        """``(label, status)`` of a loss's target for row r: the label (-1 for a target
+        distribution) and the row's status after the target's check (labels in [0, n);
+        a distribution's entries finite and >= 0 and its compensated sum within ``tol`` of
+        1), ``st`` (the scores' status) first. Every thread of the block must call it."""
+        c = -1
+        if labels.shape[0] > 0:
+            c = labels[r]
+            if st == 0 and (c < 0 or c >= n):
+                st = BAD_LABEL
+            return c, st
+        qnan = 0
+        qpinf = 0
+        qneg = 0
+        qs = 0.0
+        qc = 0.0  # compensation: Fast2Sum on the larger and smaller of qs and y
+        for j in range(tid, n, T):
+            y = f64(q[a, j, b])
+            if y != y:
+                qnan += 1
+            elif y == math.inf:
+                qpinf += 1
+            elif y < 0.0:
+                qneg += 1
+            else:  # only the entries of a valid row enter the sum (no inf - inf)
+                hi = max(qs, y)
+                lo = min(qs, y)
+                qs = hi + lo
+                qc += lo - (qs - hi)
+        QS, QN = bsum(shf, shi, qs + qc, qnan, tid)
+        QP = bsum_i(shi, qpinf, tid)
+        QG = bsum_i(shi, qneg, tid)
+        if st == 0:
+            st = target_status(QN, QP, QG)
+            if st == 0 and sum_is_off(QS, tol):
+                st = TARGET_SUM
+        return c, st
+
     @cuda.jit
     def loss_michelot(z, labels, q, tol, loss, grad, status, write):
         """The sparsemax loss 1/2 ||p - q||^2 + sum q_i max(tau - z_i, 0) of each row and
@@ -355,38 +394,8 @@ def make(T, red):
         shi = cuda.shared.array(T, i64)
         stage = cuda.shared.array(CAP, f64)
         m, st = row_max(z, a, b, n, tid, shf, shi)
-        use_labels = labels.shape[0] > 0
-        c = -1
-        if use_labels:
-            c = labels[r]
-            if st == 0 and (c < 0 or c >= n):
-                st = BAD_LABEL
-        else:
-            qnan = 0
-            qpinf = 0
-            qneg = 0
-            qs = 0.0
-            qc = 0.0  # compensation: Fast2Sum on the larger and smaller of qs and y
-            for j in range(tid, n, T):
-                y = f64(q[a, j, b])
-                if y != y:
-                    qnan += 1
-                elif y == math.inf:
-                    qpinf += 1
-                elif y < 0.0:
-                    qneg += 1
-                else:  # only the entries of a valid row enter the sum (no inf - inf)
-                    hi = max(qs, y)
-                    lo = min(qs, y)
-                    qs = hi + lo
-                    qc += lo - (qs - hi)
-            QS, QN = bsum(shf, shi, qs + qc, qnan, tid)
-            QP = bsum_i(shi, qpinf, tid)
-            QG = bsum_i(shi, qneg, tid)
-            if st == 0:
-                st = target_status(QN, QP, QG)
-                if st == 0 and sum_is_off(QS, tol):
-                    st = TARGET_SUM
+        c, st = check_target(labels, q, tol, r, a, b, n, st, tid, shf, shi)
+        use_labels = c >= 0
         if st != 0:
             if tid == 0:
                 status[r] = st
@@ -410,6 +419,6 @@ def make(T, red):
             loss[r] = L
 
     return SimpleNamespace(
-        row=row, row_max=row_max, write_range=write_range, range_max=range_max,
+        row=row, row_max=row_max, check_target=check_target, write_range=write_range, range_max=range_max,
         forward_michelot=forward_michelot, forward_sort=forward_sort, jvp=jvp, loss_michelot=loss_michelot,
     )
