@@ -93,7 +93,8 @@ def main(argv=None):
     except ImportError:
         pass
     note = (f"\nN(0, 1) rows; medians of {args.repeat} interleaved rounds (the copy and every call "
-            f"sampled in turn; the peers in rounds of their own){threads}; {machine()}; load average {os.getloadavg()[0]:.2f} at the end")
+            f"sampled in turn; the peers in rounds of their own){threads}; {machine()}; "
+            f"load average {os.getloadavg()[0]:.2f} at the end")
     print(note)
     if args.md:
         with open(args.md, "w") as f:
