@@ -143,8 +143,11 @@ def register_method(name, kernel, *, summary="", map="sparsemax"):
     candidates of one row in ``y[:m]`` (float64, shifted by the row's max so that they lie
     in [-1, 0] and include 0; a superset of the support, may be reordered and overwritten)
     and scratch space ``tmp`` of at least ``m`` float64 entries, it returns the shifted
-    threshold ``t = tau - max`` and the support size ``k``. Registered methods run in
-    drivers compiled in each process (never cached on disk).
+    threshold ``t = tau - max`` and the support size ``k``. For a map with a parameter
+    (``map="entmax"``) the kernel takes it last, ``kernel(y, m, tmp, alpha)``, and works in
+    that map's frame (entmax: y = (alpha - 1)(z - max z), p = max(y - t, 0)^(1/(alpha - 1));
+    alpha = 1 never reaches a method). Registered methods run in drivers compiled in each
+    process (never cached on disk).
     """
     from .maps import MAPS
 

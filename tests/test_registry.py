@@ -147,3 +147,20 @@ def test_the_documented_lists_are_the_registry():
 
     for m in _launch.MAPS["sparsemax"]:
         assert f'``"{m}"``' in sparsetools.cuda.__doc__, m
+
+
+def test_a_method_registered_for_entmax():
+    """A kernel of the parameter's map takes alpha last and is a method of every entmax
+    function at once."""
+    sort = MAPS["entmax"].methods["sort"].kernel
+    entry = sparsetools.register_method("sort_again", sort, summary="entmax's sort, again", map="entmax")
+    try:
+        assert "sort_again" in sparsetools.ENTMAX_METHODS
+        z = np.random.default_rng(3).normal(size=(3, 9))
+        for alpha in (1.3, np.array([1.0, 1.5, 3.0])):
+            assert np.array_equal(sparsetools.entmax(z, alpha, method="sort_again"),
+                                  sparsetools.entmax(z, alpha, method="sort"))
+        assert np.array_equal(sparsetools.entmax_loss(z, np.array([0, 1, 2]), 1.5, method="sort_again"),
+                              sparsetools.entmax_loss(z, np.array([0, 1, 2]), 1.5, method="sort"))
+    finally:
+        del MAPS["entmax"].methods[entry.name]
