@@ -190,3 +190,9 @@ def test_bench_entmax_script(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| 64x32 | float64 |" in out and "| 64x32 | float32 |" in out
     assert (tmp_path / "e.md").read_text().startswith("# alpha-entmax")
+
+
+def test_bench_entmax_stages_script(capsys):
+    load_script("bench_entmax_stages").main(["--shapes", "16x8", "--alphas", "1.5", "2.5", "--repeat", "1"])
+    out = capsys.readouterr().out
+    assert "| 16x8 | 1.5 |" in out and "| 16x8 | 2.5 |" in out
