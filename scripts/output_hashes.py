@@ -74,6 +74,20 @@ def cases():
                         lambda z=z, a=axis, m=m, t=labels: st.sparsemax_loss_and_grad(z, t, a, method=m))
                     out[f"loss_dist/{m}/{key}"] = (
                         lambda z=z, a=axis, m=m, t=q: st.sparsemax_loss_and_grad(z, t, a, method=m))
+                for m in st.ENTMAX_METHODS + ("auto",):
+                    for alpha in (1.0, 1.3, 1.5, 2.0, 3.0):
+                        ek = f"{m}/alpha{alpha}/{key}"
+                        out[f"entmax/{ek}"] = lambda z=z, a=axis, m=m, al=alpha: st.entmax(z, al, a, method=m)
+                        out[f"entmax_threshold/{ek}"] = (
+                            lambda z=z, a=axis, m=m, al=alpha: st.entmax_threshold(z, al, a, method=m))
+                        out[f"entmax_loss_labels/{ek}"] = (
+                            lambda z=z, a=axis, m=m, al=alpha, t=labels: st.entmax_loss_and_grad(z, t, al, a, method=m))
+                        out[f"entmax_loss_dist/{ek}"] = (
+                            lambda z=z, a=axis, m=m, al=alpha, t=q: st.entmax_loss_and_grad(z, t, al, a, method=m))
+                pe = st.entmax(np.where(np.isfinite(z), z, -5), 1.5, axis)
+                out[f"entmax_jvp/{key}"] = lambda p=pe, g=g, a=axis: st.entmax_jvp(p, g, 1.5, a)
+                out[f"entmax_jacobian/{key}"] = lambda z=z, a=axis: st.entmax_jacobian(z, 1.3, a)
+                out[f"entmax_dalpha/{key}"] = lambda p=pe, a=axis: st.entmax_dalpha(p, 1.5, a)
                 p = st.sparsemax(np.where(np.isfinite(z), z, -5), axis)  # a row of -inf has none
                 out[f"jacobian/{key}"] = lambda z=z, a=axis: st.sparsemax_jacobian(z, a)
                 out[f"jvp/{key}"] = lambda p=p, g=g, a=axis: st.sparsemax_jvp(p, g, a)
