@@ -1,4 +1,5 @@
-"""sparsemax for JAX: ``jax.custom_vjp`` functions over sparsetools' CPU kernels.
+"""sparsemax and alpha-entmax for JAX: ``jax.custom_vjp`` functions over sparsetools' CPU
+kernels.
 
 ``sparsemax(x, axis=-1)`` and ``sparsemax_loss(z, target, axis=-1)`` work under ``jit``,
 ``grad`` and ``vmap``: the forward pass and the VJP run the toolkit's kernels through
@@ -22,7 +23,7 @@ from numpy.lib.array_utils import normalize_axis_index
 
 import sparsetools as _st
 
-__all__ = ["sparsemax", "sparsemax_loss"]
+__all__ = ["entmax", "entmax15", "entmax_loss", "sparsemax", "sparsemax_loss"]
 
 _NATIVE = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -147,3 +148,111 @@ def sparsemax_loss(z, target, axis=-1):
     if target.shape == z.shape and jnp.issubdtype(target.dtype, jnp.floating):
         target = target.astype(z.dtype)
     return _loss(z, target, ax)
+
+
+# ---------------------------------------------------------------------------------------
+# alpha-entmax, alpha a Python number (static: a new alpha traces anew)
+
+
+def _static_alpha(alpha):
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise TypeError(f"alpha must be a Python number here (it is static under jit), not {type(alpha).__name__}; "
+                        f"for one alpha per row or a learned alpha, use sparsetools.entmax and "
+                        f"sparsetools.entmax_dalpha, or sparsetools.torch")
+    alpha = float(alpha)
+    if not 1.0 <= alpha < np.inf:
+        raise ValueError(f"alpha is {alpha!r}; entmax needs alpha >= 1 (alpha = 1 is softmax, alpha = 2 "
+                         f"sparsemax)")
+    return alpha
+
+
+def _host_entmax(x, alpha, axis):
+    x = np.asarray(x)
+    return _st.entmax(_compute(x), alpha, axis=axis).astype(x.dtype, copy=False)
+
+
+def _host_entmax_vjp(p, g, alpha, axis):
+    p = np.asarray(p)
+    return _st.entmax_vjp(_compute(p), _compute(g), alpha, axis=axis).astype(p.dtype, copy=False)
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(1, 2))
+def _entmax(x, alpha, axis):
+    return _call(partial(_host_entmax, alpha=alpha, axis=axis), jax.ShapeDtypeStruct(x.shape, x.dtype), x)
+
+
+def _entmax_fwd(x, alpha, axis):
+    p = _entmax(x, alpha, axis)
+    return p, p
+
+
+def _entmax_bwd(alpha, axis, p, g):
+    return (_call(partial(_host_entmax_vjp, alpha=alpha, axis=axis), jax.ShapeDtypeStruct(p.shape, p.dtype),
+                  p, g),)
+
+
+_entmax.defvjp(_entmax_fwd, _entmax_bwd)
+
+
+def entmax(x, alpha=1.5, axis=-1):
+    """alpha-entmax along ``axis`` (``sparsetools.entmax``), differentiable in x with the
+    toolkit's VJP; ``alpha`` is a Python number (static under ``jit``).
+
+    >>> import jax.numpy as jnp, sparsetools.jax as sj
+    >>> sj.entmax(jnp.array([1.0, 0.5, -1.0]), 1.5)
+    Array([0.67399263, 0.32600737, 0.        ], dtype=float32)
+    """
+    x = _check_scores(x)
+    return _entmax(x, _static_alpha(alpha), _from_end(axis, x.ndim))
+
+
+def entmax15(x, axis=-1):
+    """1.5-entmax along ``axis``: ``entmax(x, 1.5, axis)``."""
+    return entmax(x, 1.5, axis)
+
+
+def _host_entmax_loss(z, target, alpha, axis):
+    z = np.asarray(z)
+    target = np.asarray(target)
+    if target.dtype.kind == "f":
+        target = _compute(target)
+    loss, grad = _st.entmax_loss_and_grad(_compute(z), target, alpha, axis=axis)
+    return np.asarray(loss).astype(z.dtype, copy=False), grad.astype(z.dtype, copy=False)
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _entmax_loss(z, target, alpha, axis):
+    return _call(partial(_host_entmax_loss, alpha=alpha, axis=axis), _loss_shapes(z, axis), z, target)[0]
+
+
+def _entmax_loss_fwd(z, target, alpha, axis):
+    loss, grad = _call(partial(_host_entmax_loss, alpha=alpha, axis=axis), _loss_shapes(z, axis), z, target)
+    return loss, (grad, target)
+
+
+def _entmax_loss_bwd(alpha, axis, res, g):
+    return _loss_bwd(axis, res, g)
+
+
+_entmax_loss.defvjp(_entmax_loss_fwd, _entmax_loss_bwd)
+
+
+def entmax_loss(z, target, alpha=1.5, axis=-1):
+    """The entmax loss of each row (``sparsetools.entmax_loss``), labels or distributions as
+    :func:`sparsemax_loss`; its gradient in z is entmax(z) - q, from the same pass.
+
+    >>> import jax.numpy as jnp, sparsetools.jax as sj
+    >>> sj.entmax_loss(jnp.array([[1.0, 0.5, -1.0]]), jnp.array([0]), 1.5)
+    Array([0.18437138], dtype=float32)
+    """
+    z = _check_scores(z, "z")
+    target = jnp.asarray(target)
+    ax = _from_end(axis, z.ndim, "z")
+    batch = z.shape[:z.ndim + ax] + z.shape[z.ndim + ax + 1:]
+    if target.shape not in (batch, z.shape):
+        raise ValueError(f"target has shape {target.shape}; it must be integer class labels of shape "
+                         f"{batch} (z's shape without axis {axis}) or a target distribution of z's "
+                         f"shape {z.shape}")
+    if target.shape == z.shape and jnp.issubdtype(target.dtype, jnp.floating):
+        target = target.astype(z.dtype)
+    return _entmax_loss(z, target, _static_alpha(alpha), ax)

@@ -1,4 +1,5 @@
-"""sparsemax for PyTorch: autograd functions, modules and losses over sparsetools' kernels.
+"""sparsemax and alpha-entmax for PyTorch: autograd functions, modules and losses over
+sparsetools' kernels.
 
 The names and signatures follow the ``entmax`` package where it has the same thing
 (``sparsemax(X, dim=-1, k=None, return_support_size=False)``, ``Sparsemax``,
@@ -28,7 +29,9 @@ from torch import nn
 
 import sparsetools as _st
 
-__all__ = ["Sparsemax", "SparsemaxLoss", "sparsemax", "sparsemax_loss"]
+__all__ = ["Entmax15", "Entmax15Loss", "EntmaxBisect", "EntmaxBisectLoss", "Sparsemax", "SparsemaxLoss", "entmax",
+           "entmax15", "entmax15_loss", "entmax_bisect", "entmax_bisect_loss", "entmax_loss", "sparsemax",
+           "sparsemax_loss"]
 
 _LOW = (torch.float16, torch.bfloat16)
 _REDUCTIONS = ("none", "mean", "sum", "elementwise_mean")
@@ -249,6 +252,219 @@ def _compiling():
 
 
 # ---------------------------------------------------------------------------------------
+# alpha-entmax: the same shape of code, with alpha (a float64 tensor: 0-d, or one per row of
+# X's shape without dim) an input of every op; its gradient is the toolkit's d p / d alpha
+
+
+def _alpha_np(alpha):
+    a = alpha.detach().cpu().to(torch.float64).numpy()
+    return float(a) if a.ndim == 0 else a
+
+
+def _entmax_impl(x, alpha, dim):
+    a = _alpha_np(alpha)
+    if x.is_cuda:
+        return _from_device(_gpu().entmax(_device(x), a, axis=dim, stream=_stream(x)), x)
+    return _tensor(_st.entmax(_host(x), a, axis=dim), x)
+
+
+def _entmax_vjp_impl(p, g, alpha, dim):
+    a = _alpha_np(alpha)
+    if p.is_cuda:
+        return _from_device(_gpu().entmax_vjp(_device(p), _device(g), a, axis=dim, stream=_stream(p)), p)
+    return _tensor(_st.entmax_vjp(_host(p), _host(g), a, axis=dim), p)
+
+
+def _entmax_dalpha_impl(p, alpha, dim):
+    """d p / d alpha (the GPU has no kernel for it: a CUDA p is read on the host)."""
+    return _tensor(_st.entmax_dalpha(_host(p.cpu()), _alpha_np(alpha), axis=dim), p).to(p.device)
+
+
+def _alpha_grad(grad, d, alpha, dim):
+    """The gradient of alpha from the output's incoming gradient and d p / d alpha."""
+    ga = (grad * d).sum(dim % grad.dim())
+    return (ga.sum_to_size(alpha.shape) if alpha.dim() else ga.sum()).to(alpha.dtype)
+
+
+def _entmax_loss_impl(x, target, alpha, dim, ignore_index):
+    labels = not target.is_floating_point()
+    ignored = None
+    a = _alpha_np(alpha)
+    if labels:
+        ignored = target == ignore_index
+        target = target.masked_fill(ignored, 0)
+    if x.is_cuda:
+        tgt = target.contiguous().to(torch.int64) if labels else _device(target)
+        L, g = _gpu().entmax_loss_and_grad(_device(x), tgt, a, axis=dim, stream=_stream(x))
+        loss, grad = torch.as_tensor(L, device=x.device).to(x.dtype), _from_device(g, x)
+    else:
+        tgt = target.numpy() if labels else _host(target)
+        L, g = _st.entmax_loss_and_grad(_host(x), tgt, a, axis=dim)
+        loss, grad = _tensor(np.asarray(L), x), _tensor(g, x)
+    if labels:
+        loss = loss.masked_fill(ignored, 0)
+        grad = grad.masked_fill(ignored.unsqueeze(dim % x.dim()), 0)
+    return loss, grad
+
+
+def _tsallis_dalpha(p, alpha, dim):
+    """d H_alpha(p) / d alpha at fixed p, per row (H the Tsallis entropy; at alpha = 1 the
+    limit sum p log p - sum p log^2 p / 2)."""
+    d = dim % p.dim()
+    a = alpha.to(torch.float64)
+    a = a.unsqueeze(d) if a.dim() else a
+    p = p.to(torch.float64)
+    logp = torch.where(p > 0, torch.log(torch.where(p > 0, p, 1.0)), 0.0)
+    one = a == 1.0
+    safe = torch.where(one, 2.0, a)
+    pa = torch.where(p > 0, p ** safe, 0.0)
+    S = pa.sum(d, keepdim=True)
+    SL = (pa * logp).sum(d, keepdim=True)
+    den = safe * (safe - 1.0)
+    general = (-SL * den - (1.0 - S) * (2.0 * safe - 1.0)) / den ** 2
+    limit = (p * logp).sum(d, keepdim=True) - 0.5 * (p * logp ** 2).sum(d, keepdim=True)
+    return torch.where(one, limit, general).squeeze(d)
+
+
+def _loss_alpha_grad(grad_loss, g, target, alpha, dim):
+    """The gradient of alpha of the entmax loss: by the envelope theorem (p maximises
+    z . p + H(p)), dL / d alpha = dH(p) / d alpha - dH(q) / d alpha at fixed p and q."""
+    d = dim % g.dim()
+    if target.is_floating_point():
+        q = target.to(g.dtype)
+    else:
+        q = torch.zeros_like(g).scatter(d, target.clamp(0, g.shape[d] - 1).unsqueeze(d).to(torch.int64), 1.0)
+    p = (g + q).clamp_min(0)
+    dl = _tsallis_dalpha(p, alpha, dim) - _tsallis_dalpha(q, alpha, dim)
+    ga = grad_loss.to(torch.float64) * dl
+    return (ga.sum_to_size(alpha.shape) if alpha.dim() else ga.sum()).to(alpha.dtype)
+
+
+class _Entmax(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, alpha, dim):
+        p = _entmax_impl(x, alpha, dim)
+        ctx.dim = dim
+        ctx.save_for_backward(p, alpha)
+        return p
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        p, alpha = ctx.saved_tensors
+        gx = _entmax_vjp_impl(p, grad, alpha, ctx.dim) if ctx.needs_input_grad[0] else None
+        ga = None
+        if ctx.needs_input_grad[1]:
+            ga = _alpha_grad(grad, _entmax_dalpha_impl(p, alpha, ctx.dim), alpha, ctx.dim)
+        return gx, ga, None
+
+
+class _EntmaxLoss(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, target, alpha, dim, ignore_index):
+        loss, grad = _entmax_loss_impl(x, target, alpha, dim, ignore_index)
+        ctx.dim = dim % x.dim()
+        ctx.save_for_backward(grad, target, alpha)
+        ctx.mark_non_differentiable(grad)
+        return loss, grad
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_loss, grad_grad):
+        g, target, alpha = ctx.saved_tensors
+        ga = _loss_alpha_grad(grad_loss, g, target, alpha, ctx.dim) if ctx.needs_input_grad[2] else None
+        return grad_loss.unsqueeze(ctx.dim) * g, None, ga, None, None
+
+
+@torch.library.custom_op("sparsetools::entmax", mutates_args=())
+def _entmax_op(x: torch.Tensor, alpha: torch.Tensor, dim: int) -> torch.Tensor:
+    return _entmax_impl(x, alpha, dim)
+
+
+@_entmax_op.register_fake
+def _(x, alpha, dim):
+    return torch.empty_like(x, memory_format=torch.contiguous_format)
+
+
+@torch.library.custom_op("sparsetools::entmax_vjp", mutates_args=())
+def _entmax_vjp_op(p: torch.Tensor, g: torch.Tensor, alpha: torch.Tensor, dim: int) -> torch.Tensor:
+    return _entmax_vjp_impl(p, g, alpha, dim)
+
+
+@_entmax_vjp_op.register_fake
+def _(p, g, alpha, dim):
+    return torch.empty_like(p, memory_format=torch.contiguous_format)
+
+
+@torch.library.custom_op("sparsetools::entmax_dalpha", mutates_args=())
+def _entmax_dalpha_op(p: torch.Tensor, alpha: torch.Tensor, dim: int) -> torch.Tensor:
+    return _entmax_dalpha_impl(p, alpha, dim)
+
+
+@_entmax_dalpha_op.register_fake
+def _(p, alpha, dim):
+    return torch.empty_like(p, memory_format=torch.contiguous_format)
+
+
+def _entmax_setup(ctx, inputs, output):
+    ctx.dim = inputs[2]
+    ctx.save_for_backward(output, inputs[1])
+
+
+def _entmax_backward(ctx, grad):
+    p, alpha = ctx.saved_tensors
+    gx = _entmax_vjp_op(p, grad, alpha, ctx.dim) if ctx.needs_input_grad[0] else None
+    ga = _alpha_grad(grad, _entmax_dalpha_op(p, alpha, ctx.dim), alpha, ctx.dim) if ctx.needs_input_grad[1] \
+        else None
+    return gx, ga, None
+
+
+_entmax_op.register_autograd(_entmax_backward, setup_context=_entmax_setup)
+
+
+@torch.library.custom_op("sparsetools::entmax_loss", mutates_args=())
+def _entmax_loss_op(x: torch.Tensor, target: torch.Tensor, alpha: torch.Tensor, dim: int,
+                    ignore_index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    return _entmax_loss_impl(x, target, alpha, dim, ignore_index)
+
+
+@_entmax_loss_op.register_fake
+def _(x, target, alpha, dim, ignore_index):
+    batch = list(x.shape)
+    del batch[dim % x.dim()]
+    return x.new_empty(batch), torch.empty_like(x, memory_format=torch.contiguous_format)
+
+
+def _entmax_loss_setup(ctx, inputs, output):
+    ctx.dim = inputs[3] % inputs[0].dim()
+    ctx.save_for_backward(output[1], inputs[1], inputs[2])
+
+
+def _entmax_loss_backward(ctx, grad_loss, grad_grad):
+    g, target, alpha = ctx.saved_tensors
+    ga = _loss_alpha_grad(grad_loss, g, target, alpha, ctx.dim) if ctx.needs_input_grad[2] else None
+    return grad_loss.unsqueeze(ctx.dim) * g, None, ga, None, None
+
+
+_entmax_loss_op.register_autograd(_entmax_loss_backward, setup_context=_entmax_loss_setup)
+
+
+def _alpha_arg(alpha, X, dim):
+    """alpha as the ops take it: a float64 tensor, 0-d or of X's shape without ``dim``
+    (entmax's shape, X's with ``dim`` of size 1, is squeezed; autograd follows)."""
+    if not isinstance(alpha, torch.Tensor):
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
+            raise TypeError(f"alpha must be a float or a tensor, not {type(alpha).__name__}")
+        return torch.tensor(float(alpha), dtype=torch.float64)
+    a = alpha
+    if a.dim() == X.dim() and a.dim() > 0 and a.shape[dim] == 1:
+        a = a.squeeze(dim)
+    if not a.is_floating_point():
+        a = a.to(torch.float64)
+    return a
+
+
+# ---------------------------------------------------------------------------------------
 # the public functions and modules
 
 
@@ -368,3 +584,125 @@ class SparsemaxLoss(nn.Module):
 
     def extra_repr(self):
         return f"reduction={self.reduction!r}, ignore_index={self.ignore_index}"
+
+
+# ---------------------------------------------------------------------------------------
+# alpha-entmax: entmax's names and signatures (entmax15, entmax_bisect and their losses and
+# modules), exact whatever n_iter says
+
+
+def entmax(X, alpha=1.5, dim=-1):
+    """alpha-entmax along ``dim`` (``sparsetools.entmax``): exact, differentiable in X and,
+    when ``alpha`` is a tensor that requires grad, in alpha (d p / d alpha in closed form).
+
+    ``alpha``: a float, or a tensor of one alpha per row (X's shape without ``dim``, or
+    X's shape with ``dim`` of size 1, as the entmax package takes it); every alpha >= 1.
+
+    >>> import torch, sparsetools.torch as st
+    >>> st.entmax(torch.tensor([1.0, 0.5, -1.0]), alpha=1.5)
+    tensor([0.6740, 0.3260, 0.0000])
+    """
+    _check_scores(X)
+    a = _alpha_arg(alpha, X, dim)
+    return _entmax_op(X, a, dim) if _compiling() else _Entmax.apply(X, a, dim)
+
+
+def entmax15(X, dim=-1, k=None):
+    """1.5-entmax along ``dim`` (``entmax.entmax15``'s signature; ``k`` changes nothing)."""
+    return entmax(X, 1.5, dim)
+
+
+def entmax_bisect(X, alpha=1.5, dim=-1, n_iter=50, ensure_sum_one=True):
+    """alpha-entmax along ``dim`` with ``entmax.entmax_bisect``'s signature. Exact: the
+    support is found, then tau solved on it to full precision, so ``n_iter`` and
+    ``ensure_sum_one`` change nothing (the rows sum to 1 without renormalising). A tensor
+    ``alpha`` that requires grad gets its gradient."""
+    return entmax(X, alpha, dim)
+
+
+def entmax_loss(X, target, alpha=1.5, *, dim=-1, ignore_index=-100, reduction="none"):
+    """The entmax loss (``sparsetools.entmax_loss``) of each row against ``target``
+    (labels, or distributions of X's shape), with ``sparsemax_loss``'s ``ignore_index`` and
+    ``reduction``. Differentiable in X (entmax(X) - q) and in a tensor ``alpha`` that
+    requires grad (dH(p)/d alpha - dH(q)/d alpha, by the envelope theorem).
+
+    >>> import torch, sparsetools.torch as st
+    >>> st.entmax_loss(torch.tensor([[1.0, 0.5, -1.0]]), torch.tensor([0]), 1.5)
+    tensor([0.1844])
+    """
+    _check_scores(X)
+    if not isinstance(target, torch.Tensor):
+        target = torch.as_tensor(target, device=X.device)
+    _check_reduction(reduction)
+    if target.is_floating_point() and target.dtype != X.dtype:
+        target = target.to(X.dtype)
+    a = _alpha_arg(alpha, X, dim)
+    op = _entmax_loss_op if _compiling() else _EntmaxLoss.apply
+    loss, _ = op(X, target, a, dim, int(ignore_index))
+    kept = loss.numel() if target.is_floating_point() else (target != ignore_index).sum()
+    return _reduce(loss, reduction, kept)
+
+
+def entmax15_loss(X, target, k=None):
+    """The 1.5-entmax loss per row (``entmax.entmax15_loss``'s signature)."""
+    return entmax_loss(X, target, 1.5)
+
+
+def entmax_bisect_loss(X, target, alpha=1.5, n_iter=50):
+    """The alpha-entmax loss per row (``entmax.entmax_bisect_loss``'s signature; exact,
+    ``n_iter`` changes nothing)."""
+    return entmax_loss(X, target, alpha)
+
+
+class Entmax15(nn.Module):
+    """1.5-entmax along ``dim`` as a module."""
+
+    def __init__(self, dim=-1, k=None):
+        super().__init__()
+        self.dim, self.k = dim, k
+
+    def forward(self, X):
+        return entmax(X, 1.5, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class EntmaxBisect(nn.Module):
+    """alpha-entmax along ``dim`` as a module (``entmax.EntmaxBisect``'s signature); a
+    tensor ``alpha`` (for instance an ``nn.Parameter``) is learned through its gradient."""
+
+    def __init__(self, alpha=1.5, dim=-1, n_iter=50):
+        super().__init__()
+        self.alpha, self.dim, self.n_iter = alpha, dim, n_iter
+
+    def forward(self, X):
+        return entmax(X, self.alpha, self.dim)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}, dim={self.dim}"
+
+
+class EntmaxBisectLoss(nn.Module):
+    """The alpha-entmax loss as a module (``entmax.EntmaxBisectLoss``'s signature), with
+    :class:`SparsemaxLoss`'s reductions and ``ignore_index``."""
+
+    def __init__(self, alpha=1.5, n_iter=50, ignore_index=-100, reduction="elementwise_mean"):
+        super().__init__()
+        _check_reduction(reduction)
+        self.alpha, self.n_iter, self.ignore_index, self.reduction = alpha, n_iter, ignore_index, reduction
+
+    def forward(self, X, target):
+        return entmax_loss(X, target, self.alpha, ignore_index=self.ignore_index, reduction=self.reduction)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}, reduction={self.reduction!r}, ignore_index={self.ignore_index}"
+
+
+class Entmax15Loss(EntmaxBisectLoss):
+    """The 1.5-entmax loss as a module (``entmax.Entmax15Loss``'s signature; ``k`` changes
+    nothing)."""
+
+    def __init__(self, k=100, ignore_index=-100, reduction="elementwise_mean"):
+        super().__init__(1.5, ignore_index=ignore_index, reduction=reduction)
+        self.k = k

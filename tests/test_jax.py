@@ -105,3 +105,23 @@ def test_docstring_examples():
 
     res = doctest.testmod(sj, optionflags=doctest.NORMALIZE_WHITESPACE, verbose=False)
     assert res.attempted > 0 and res.failed == 0
+
+
+def test_entmax_and_its_loss_under_jit_grad_and_vmap():
+    rng = np.random.default_rng(7)
+    x = jnp.asarray(rng.standard_normal((4, 6)))
+    g = jnp.asarray(rng.standard_normal((4, 6)))
+    for alpha in (1.0, 1.3, 1.5, 2.5):
+        p = sparsetools.entmax(np.asarray(x), alpha)
+        np.testing.assert_allclose(sj.entmax(x, alpha), p, rtol=1e-6, atol=1e-7)
+        grad = jax.grad(jax.jit(lambda x, a=alpha: (sj.entmax(x, a) * g).sum()))(x)
+        np.testing.assert_allclose(grad, sparsetools.entmax_vjp(p, np.asarray(g), alpha), rtol=1e-6, atol=1e-7)
+        labels = jnp.array([0, 1, 2, 5])
+        gl = jax.grad(lambda x, a=alpha: sj.entmax_loss(x, labels, a).sum())(x)
+        np.testing.assert_allclose(gl, sparsetools.entmax_loss_grad(np.asarray(x), np.asarray(labels), alpha),
+                                   rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(jax.vmap(sj.entmax15)(x), sparsetools.entmax15(np.asarray(x)), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"alpha is 0\.5; entmax needs alpha >= 1"):
+        sj.entmax(x, 0.5)
+    with pytest.raises(TypeError, match="alpha must be a Python number"):
+        sj.entmax(x, jnp.array(1.5))

@@ -160,6 +160,81 @@ def test_equal_to_entmax(rng):
                                rtol=1e-12, atol=1e-14)
 
 
+def test_entmax_matches_numpy_and_the_entmax_package(rng):
+    entmax = pytest.importorskip("entmax")
+    x = t64(rng, (6, 9), 2.0).requires_grad_(True)
+    x2 = x.detach().clone().requires_grad_(True)
+    g = t64(rng, (6, 9))
+    alpha = torch.full((6, 1), 1.4, dtype=torch.float64, requires_grad=True)  # entmax's shape
+    alpha2 = alpha.detach().clone().requires_grad_(True)
+    p, pe = st.entmax_bisect(x, alpha), entmax.entmax_bisect(x2, alpha2, n_iter=200)
+    torch.testing.assert_close(p, pe, rtol=1e-12, atol=1e-13)
+    np.testing.assert_array_equal(p.detach().numpy(), sparsetools.entmax(x.detach().numpy(), 1.4))
+    (p * g).sum().backward()
+    (pe * g).sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(alpha.grad, alpha2.grad, rtol=1e-8, atol=1e-10)  # the learned-alpha gradient
+    torch.testing.assert_close(st.entmax15(x), entmax.entmax15(x2), rtol=1e-12, atol=1e-14)
+    labels = torch.tensor(rng.integers(0, 9, 6))
+    torch.testing.assert_close(st.Entmax15Loss(reduction="none")(x, labels),
+                               entmax.Entmax15Loss(reduction="none")(x2, labels), rtol=1e-12, atol=1e-13)
+    torch.testing.assert_close(st.entmax_bisect_loss(x, labels, 1.3), entmax.entmax_bisect_loss(x2, labels, 1.3,
+                               n_iter=200), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("target", ["labels", "dist"])
+def test_gradcheck_entmax_and_its_loss_in_x_and_alpha(rng, target):
+    x = t64(rng, (4, 6)).requires_grad_(True)
+    a = torch.tensor([1.0, 1.3, 2.0, 2.7], dtype=torch.float64)  # one alpha per row, softmax's too
+    np.testing.assert_array_equal(st.entmax(x, a).detach().numpy(),
+                                  sparsetools.entmax(x.detach().numpy(), a.numpy()))
+    b = torch.tensor([1.2, 1.5, 2.0, 2.7], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, a: st.entmax(x, a), (x, b))
+    tgt = torch.tensor([0, 2, 5, 1]) if target == "labels" else torch.softmax(t64(rng, (4, 6)), -1)
+    assert torch.autograd.gradcheck(lambda x, a: st.entmax_loss(x, tgt, a), (x, b))
+    # alpha = 1 (softmax): the one-sided limits, checked against a forward difference
+    al = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    st.entmax_loss(x.detach(), tgt, al).sum().backward()
+    h = 1e-4  # second-order one-sided difference (near 1 the loss divides by alpha - 1)
+    L = [st.entmax_loss(x.detach(), tgt, 1.0 + i * h).sum().item() for i in range(3)]
+    fd = (-3 * L[0] + 4 * L[1] - L[2]) / (2 * h)
+    assert abs(al.grad.item() - fd) < 1e-5 * max(1.0, abs(fd))
+    with pytest.raises(ValueError, match=r"alpha is 0\.5; entmax needs alpha >= 1"):
+        st.entmax(x, 0.5)
+    with pytest.raises(TypeError, match="alpha must be a float or a tensor"):
+        st.entmax(x, "1.5")
+    assert isinstance(st.EntmaxBisect(torch.nn.Parameter(torch.tensor(1.5)))(x), torch.Tensor)
+
+
+def test_the_entmax_ops_pass_torch_library_opcheck(rng):
+    x = t64(rng, (3, 5)).requires_grad_(True)
+    a = torch.tensor([1.2, 1.5, 3.0], dtype=torch.float64)
+    torch.library.opcheck(torch.ops.sparsetools.entmax.default, (x, a, -1))
+    p = st.entmax(x, a).detach()
+    torch.library.opcheck(torch.ops.sparsetools.entmax_vjp.default, (p, t64(rng, (3, 5)), a, 1))
+    torch.library.opcheck(torch.ops.sparsetools.entmax_dalpha.default, (p, a, -1))
+    torch.library.opcheck(torch.ops.sparsetools.entmax_loss.default, (x, torch.tensor([0, 4, -100]), a, -1, -100))
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # inductor's own use of torch.jit
+def test_torch_compile_fullgraph_entmax(rng):
+    def f(x, alpha, labels):
+        p = st.entmax(2.0 * x, alpha, dim=-1)
+        return (p * p).sum() + st.entmax_loss(x, labels, alpha, reduction="mean")
+
+    x = torch.tensor(rng.standard_normal((8, 10)), dtype=torch.float32, requires_grad=True)
+    alpha = torch.tensor(1.4, dtype=torch.float64, requires_grad=True)
+    labels = torch.tensor(rng.integers(0, 10, 8))
+    y = torch.compile(f, fullgraph=True)(x, alpha, labels)
+    y.backward()
+    g, ga = x.grad.clone(), alpha.grad.clone()
+    x.grad = alpha.grad = None
+    f(x, alpha, labels).backward()
+    torch.testing.assert_close(g, x.grad)
+    torch.testing.assert_close(ga, alpha.grad)
+
+
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # inductor's own use of torch.jit
 def test_torch_compile_fullgraph(rng):
