@@ -127,16 +127,10 @@ def _loss_bwd(axis, res, g):
 _loss.defvjp(_loss_fwd, _loss_bwd)
 
 
-def sparsemax_loss(z, target, axis=-1):
-    """The sparsemax loss of each row of ``z`` (rows along ``axis``) against ``target``:
-    integer class labels (``z``'s shape without ``axis``) or a target distribution of
-    ``z``'s shape. One loss per row; its gradient with respect to ``z`` is
-    sparsemax(z) - q, from the same pass (the target gets no gradient).
-
-    >>> import jax.numpy as jnp, sparsetools.jax as sj
-    >>> sj.sparsemax_loss(jnp.array([[0.5, 0.0]]), jnp.array([0]))
-    Array([0.0625], dtype=float32)
-    """
+def _loss_args(z, target, axis):
+    """``(z, target, axis from the end)`` of a loss, checked at trace time: floating scores,
+    a target of labels (z's shape without axis) or of z's shape (a distribution, cast to
+    z's dtype)."""
     z = _check_scores(z, "z")
     target = jnp.asarray(target)
     ax = _from_end(axis, z.ndim, "z")
@@ -147,6 +141,20 @@ def sparsemax_loss(z, target, axis=-1):
                          f"shape {z.shape}")
     if target.shape == z.shape and jnp.issubdtype(target.dtype, jnp.floating):
         target = target.astype(z.dtype)
+    return z, target, ax
+
+
+def sparsemax_loss(z, target, axis=-1):
+    """The sparsemax loss of each row of ``z`` (rows along ``axis``) against ``target``:
+    integer class labels (``z``'s shape without ``axis``) or a target distribution of
+    ``z``'s shape. One loss per row; its gradient with respect to ``z`` is
+    sparsemax(z) - q, from the same pass (the target gets no gradient).
+
+    >>> import jax.numpy as jnp, sparsetools.jax as sj
+    >>> sj.sparsemax_loss(jnp.array([[0.5, 0.0]]), jnp.array([0]))
+    Array([0.0625], dtype=float32)
+    """
+    z, target, ax = _loss_args(z, target, axis)
     return _loss(z, target, ax)
 
 
@@ -245,14 +253,5 @@ def entmax_loss(z, target, alpha=1.5, axis=-1):
     >>> sj.entmax_loss(jnp.array([[1.0, 0.5, -1.0]]), jnp.array([0]), 1.5)
     Array([0.18437138], dtype=float32)
     """
-    z = _check_scores(z, "z")
-    target = jnp.asarray(target)
-    ax = _from_end(axis, z.ndim, "z")
-    batch = z.shape[:z.ndim + ax] + z.shape[z.ndim + ax + 1:]
-    if target.shape not in (batch, z.shape):
-        raise ValueError(f"target has shape {target.shape}; it must be integer class labels of shape "
-                         f"{batch} (z's shape without axis {axis}) or a target distribution of z's "
-                         f"shape {z.shape}")
-    if target.shape == z.shape and jnp.issubdtype(target.dtype, jnp.floating):
-        target = target.astype(z.dtype)
+    z, target, ax = _loss_args(z, target, axis)
     return _entmax_loss(z, target, _static_alpha(alpha), ax)

@@ -20,8 +20,6 @@ from types import SimpleNamespace
 import numpy as np
 from numba import cuda
 
-from ._rows import pair_status
-
 #: Newton (or bisection) steps at most; N(0, 1) rows need about ten.
 MAX_STEPS = 200
 
@@ -30,8 +28,9 @@ def make(T, red, rows):
     """The entmax kernels for blocks of ``T`` threads (``red``: ``_reduce.make(T)``;
     ``rows``: ``_rows.make(T, red)``, for the row addressing and the max)."""
     f64 = np.float64
-    bsum, bsum_i, bcount3 = red.bsum, red.bsum_i, red.bcount3
+    bsum = red.bsum
     row, row_max, check_target = rows.row, rows.row_max, rows.check_target
+    pair_scan, entmax_slope = rows.pair_scan, rows.entmax_slope
 
     @cuda.jit(device=True)
     def alpha_of(alpha, r):
@@ -141,19 +140,6 @@ def make(T, red, rows):
         if write:
             write_p(z, out, a, bb, n, m, al, t, tid)
 
-    @cuda.jit(device=True)
-    def slope(x, al):
-        """p^(2 - alpha) for p > 0, else 0."""
-        if not x > 0.0:
-            return 0.0
-        if al == 2.0:
-            return 1.0
-        if al == 1.0:
-            return x
-        if al == 1.5:
-            return math.sqrt(x)
-        return math.pow(x, 2.0 - al)
-
     @cuda.jit
     def entmax_jvp(p, v, alpha, out, status):
         """out = g v - g (g . v) / sum(g), g = p^(2 - alpha) on the support."""
@@ -162,34 +148,7 @@ def make(T, red, rows):
         shf = cuda.shared.array(T, f64)
         shi = cuda.shared.array(T, np.int64)
         al = alpha_of(alpha, r)
-        pneg = 0
-        pnan = 0
-        ppinf = 0
-        vnan = 0
-        vinf = 0
-        G = 0.0
-        k = 0
-        for j in range(tid, n, T):
-            x = f64(p[a, j, bb])
-            y = f64(v[a, j, bb])
-            if x != x:
-                pnan += 1
-            elif x == math.inf:
-                ppinf += 1
-            elif x < 0.0:
-                pneg += 1
-            elif x > 0.0:
-                k += 1
-                G += slope(x, al)
-            if y != y:
-                vnan += 1
-            elif y == math.inf or y == -math.inf:
-                vinf += 1
-        G, K = bsum(shf, shi, G, k, tid)
-        PN, PP, PB = bcount3(shi, pnan, ppinf, pneg, tid)
-        VN = bsum_i(shi, vnan, tid)
-        VI = bsum_i(shi, vinf, tid)
-        st = pair_status(PN, PP, PB, VN, VI, K)
+        st, K, G = pair_scan(p, v, a, bb, n, al, tid, shf, shi)
         if tid == 0:
             status[r] = st
         if st != 0:
@@ -197,17 +156,17 @@ def make(T, red, rows):
         scale = 1.0
         gv = 0.0
         for j in range(tid, n, T):
-            gv += slope(f64(p[a, j, bb]), al) * f64(v[a, j, bb])
+            gv += entmax_slope(f64(p[a, j, bb]), al) * f64(v[a, j, bb])
         GV, _ = bsum(shf, shi, gv, 0, tid)
         if not abs(GV) < math.inf:  # finite v whose weighted sum overflows: take it at 2^-64
             scale = 2.0**-64
             gv = 0.0
             for j in range(tid, n, T):
-                gv += slope(f64(p[a, j, bb]), al) * (f64(v[a, j, bb]) * scale)
+                gv += entmax_slope(f64(p[a, j, bb]), al) * (f64(v[a, j, bb]) * scale)
             GV, _ = bsum(shf, shi, gv, 0, tid)
         c = (GV / G) / scale
         for j in range(tid, n, T):
-            out[a, j, bb] = slope(f64(p[a, j, bb]), al) * (f64(v[a, j, bb]) - c)
+            out[a, j, bb] = entmax_slope(f64(p[a, j, bb]), al) * (f64(v[a, j, bb]) - c)
 
     @cuda.jit(device=True)
     def pow_a(x, al):

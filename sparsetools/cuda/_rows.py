@@ -294,13 +294,24 @@ def make(T, red):
         if write:
             write_range(z, out, a, b, 0, n, m, t, tid)
 
-    @cuda.jit
-    def jvp(p, v, out, status):
-        """out = s * (v - (s . v) / k), s = (p > 0): the Jacobian (symmetric) times v."""
-        tid = cuda.threadIdx.x
-        r, a, b, n = row(p)
-        shf = cuda.shared.array(T, f64)
-        shi = cuda.shared.array(T, i64)
+    @cuda.jit(device=True)
+    def entmax_slope(x, al):
+        """p^(2 - alpha) for p > 0, else 0 (alpha-entmax's Jacobian weight)."""
+        if not x > 0.0:
+            return 0.0
+        if al == 2.0:
+            return 1.0
+        if al == 1.0:
+            return x
+        if al == 1.5:
+            return math.sqrt(x)
+        return math.pow(x, 2.0 - al)
+
+    @cuda.jit(device=True)
+    def pair_scan(p, v, a, b, n, al, tid, shf, shi):
+        """One pass over an output p and a vector v of one row: ``(status, support size,
+        S)``, the status ``pair_status``'s, and S the block sum over the support of v
+        (``al`` = 0: sparsemax's J v) or of p^(2 - alpha) (entmax's, ``al`` its alpha)."""
         pneg = 0
         pnan = 0
         ppinf = 0
@@ -319,7 +330,7 @@ def make(T, red):
                 pneg += 1
             elif x > 0.0:
                 k += 1
-                s += y
+                s += y if al == 0.0 else entmax_slope(x, al)
             if y != y:
                 vnan += 1
             elif y == math.inf or y == -math.inf:
@@ -328,7 +339,16 @@ def make(T, red):
         PN, PP, PB = bcount3(shi, pnan, ppinf, pneg, tid)
         VN = bsum_i(shi, vnan, tid)
         VI = bsum_i(shi, vinf, tid)
-        st = pair_status(PN, PP, PB, VN, VI, K)
+        return pair_status(PN, PP, PB, VN, VI, K), K, S
+
+    @cuda.jit
+    def jvp(p, v, out, status):
+        """out = s * (v - (s . v) / k), s = (p > 0): the Jacobian (symmetric) times v."""
+        tid = cuda.threadIdx.x
+        r, a, b, n = row(p)
+        shf = cuda.shared.array(T, f64)
+        shi = cuda.shared.array(T, i64)
+        st, K, S = pair_scan(p, v, a, b, n, 0.0, tid, shf, shi)
         if tid == 0:
             status[r] = st
         if st != 0:
@@ -419,6 +439,7 @@ def make(T, red):
             loss[r] = L
 
     return SimpleNamespace(
-        row=row, row_max=row_max, check_target=check_target, write_range=write_range, range_max=range_max,
+        row=row, row_max=row_max, check_target=check_target, pair_scan=pair_scan, entmax_slope=entmax_slope,
+        write_range=write_range, range_max=range_max,
         forward_michelot=forward_michelot, forward_sort=forward_sort, jvp=jvp, loss_michelot=loss_michelot,
     )
