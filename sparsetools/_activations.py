@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from . import _batched
+from . import _batched, _dask
 from ._contract import Rows, pair
 
 
@@ -22,6 +22,8 @@ def softmax(z, axis=-1, *, out=None):
     >>> sparsetools.softmax(np.array([0.0, np.log(3.0), -np.inf]))
     array([0.25, 0.75, 0.  ])
     """
+    if _dask.lazy(z):
+        return _dask.call(softmax, locals())
     rows = Rows(z, axis, out=out)
     (res,) = rows.run(_batched.softmax_rows, (rows.z2d,), ("rows",))
     return rows.deliver(res)
@@ -89,6 +91,8 @@ def softmax_sigmoid(z, gamma=1.0, beta=1.0, alpha=0.0, relu=False, axis=-1, *, o
     >>> sparsetools.softmax_sigmoid(np.array([0.0, 0.0]), beta=4.0, alpha=0.5)
     array([0.5, 0.5])
     """
+    if _dask.lazy(z):
+        return _dask.call(softmax_sigmoid, locals())
     g, b, a = _params(gamma, beta, alpha)
     rows = Rows(z, axis, out=out)
     (res,) = rows.run(_batched.softmax_sigmoid_rows, (rows.z2d, rows.z2d), ("rows",),
@@ -110,6 +114,8 @@ def softmax_sigmoid_vjp(z, g, gamma=1.0, beta=1.0, alpha=0.0, relu=False, axis=-
     >>> sparsetools.softmax_sigmoid_vjp(np.array([0.0, 0.0]), np.array([1.0, 1.0]))
     array([0., 0.])
     """
+    if _dask.lazy(z, g):
+        return _dask.call(softmax_sigmoid_vjp, locals())
     gm, b, a = _params(gamma, beta, alpha)
     zrows, grows = pair(z, g, axis, ("z", "g"), out=out)
     (res,) = zrows.run(_batched.softmax_sigmoid_rows, (zrows.z2d, grows.z2d), ("rows",),
@@ -125,6 +131,8 @@ def softmax_sigmoid_jacobian(z, gamma=1.0, beta=1.0, alpha=0.0, relu=False, axis
     without ``axis``; the trailing axes are output entry i, input entry j). ``relu`` is
     accepted and changes nothing (see :func:`softmax_sigmoid`).
     """
+    if _dask.lazy(z):
+        return _dask.call(softmax_sigmoid_jacobian, locals())
     gm, b, a = _params(gamma, beta, alpha)
     rows = Rows(z, axis)
     (J,) = rows.run(_batched.softmax_sigmoid_jacobian_rows, (rows.z2d,), ("matrices",), (gm, b, a))

@@ -5,6 +5,7 @@ batch to (rows, n), checks ``out=``, and turns the kernels' per-row status codes
 exceptions that name the first offending row. Kernels know nothing of axes or dtypes.
 """
 
+import contextvars
 import math
 
 import numpy as np
@@ -15,6 +16,10 @@ from .kernels import status as codes
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 #: What +inf in an input should have been: scores may hold -inf (a mask), an output p not.
 _POSINF_HINT = {"z": "only -inf (a mask) is allowed", "p": "it must be a sparsemax or entmax output"}
+#: Set while one chunk of a larger (dask) array is computed: ``(origin, whole)``, the index
+#: of the chunk's first row along each batch axis and the whole batch shape, so that the
+#: messages name a row by its index in the whole array.
+CHUNK = contextvars.ContextVar("sparsetools_chunk", default=None)
 
 
 class Rows:
@@ -61,10 +66,14 @@ class Rows:
         return a if dtype is None or a.dtype == dtype else a.astype(dtype)
 
     def row_label(self, r):
-        """How the messages name row ``r`` of the flattened batch."""
+        """How the messages name row ``r`` of the flattened batch (of the whole array, when
+        these rows are one chunk of it)."""
         if len(self.batch_shape) == 0:
             return "the only row"
         idx = np.unravel_index(r, self.batch_shape)
+        chunk = CHUNK.get()
+        if chunk is not None:
+            idx = tuple(int(i) + o for i, o in zip(idx, chunk[0]))
         if len(idx) == 1:
             return f"row {int(idx[0])}"
         return "row (" + ", ".join(str(int(i)) for i in idx) + ")"
@@ -78,7 +87,7 @@ class Rows:
         if bad.size == 0:
             return
         r = int(bad[0])
-        where = f"{self.row_label(r)} (rows run along axis {self.axis}; {bad.size} bad row(s) in all)"
+        where = f"{self.row_label(r)} (rows run along axis {self.axis}; {bad.size} bad row(s) {in_all()})"
         code = int(status[r])
         exc, message = codes.STATUS_MESSAGES[code]
         fields = dict(name=self.name, other=other, where=where, n=self.n, axis=self.axis,
@@ -145,6 +154,11 @@ class Rows:
         if not (view.flags.c_contiguous and view.flags.aligned):
             return None
         return view.reshape(self.z2d.shape)
+
+
+def in_all():
+    """How a message says where its count of bad rows was taken."""
+    return "in all" if CHUNK.get() is None else "in its chunk"
 
 
 def _aligned(a):

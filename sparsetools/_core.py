@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from . import _batched
+from . import _batched, _dask
 from ._contract import Rows
 from .maps import MAPS
 
@@ -98,6 +98,8 @@ def sparsemax(z, axis=-1, *, method="auto", out=None):
         p = _plain_rows(z, axis, method)
         if p is not None:
             return p
+    if _dask.lazy(z):
+        return _dask.call(sparsemax, locals())
     rows = Rows(z, axis, out=out)
     out2d = None if out is None else rows.rows_of(out)
     if out2d is None:
@@ -129,6 +131,8 @@ def sparsemax_threshold(z, axis=-1, *, method="auto"):
     >>> round(float(tau), 8), int(k)
     (1.62416785, 3)
     """
+    if _dask.lazy(z):
+        return _dask.call(sparsemax_threshold, locals())
     rows = Rows(z, axis)
     _, shift, thresh, support = forward(rows, method)
     return rows.batch(shift + thresh, rows.dtype), rows.batch(support)

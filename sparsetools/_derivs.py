@@ -4,7 +4,7 @@ J = diag(s) - s s^T / k depends only on the support s of the output p, so the pr
 take p (not z) and never form J.
 """
 
-from . import _batched
+from . import _batched, _dask
 from ._contract import Rows, pair
 from ._core import NO_PARAM, SPARSEMAX, forward
 
@@ -43,6 +43,8 @@ def sparsemax_jacobian(z, axis=-1, *, method="auto"):
            [-0.5,  0.5,  0. ],
            [ 0. ,  0. ,  0. ]])
     """
+    if _dask.lazy(z):
+        return _dask.call(sparsemax_jacobian, locals())
     rows = Rows(z, axis)
     p2d = forward(rows, method, "rows")[0]
     (J,) = rows.run(_batched.jacobian_rows, (p2d,), ("matrices",), (NO_PARAM,), SPARSEMAX.code)
@@ -95,6 +97,8 @@ def sparsemax_jvp(p, v, axis=-1, *, out=None):
     >>> sparsetools.sparsemax_jvp(p, np.array([1.0, 0.0, 5.0]))
     array([ 0.5, -0.5,  0. ])
     """
+    if _dask.lazy(p, v):
+        return _dask.call(sparsemax_jvp, locals())
     return _product(p, v, axis, out, "v")
 
 
@@ -113,4 +117,6 @@ def sparsemax_vjp(p, g, axis=-1, *, out=None):
     array([[ 0.5, -0.5,  0. ],
            [ 2. , -1. , -1. ]])
     """
+    if _dask.lazy(p, g):
+        return _dask.call(sparsemax_vjp, locals())
     return _product(p, g, axis, out, "g")

@@ -9,8 +9,8 @@ one per row.
 
 import numpy as np
 
-from . import _batched
-from ._contract import Rows
+from . import _batched, _dask
+from ._contract import Rows, in_all
 from ._core import _plain_rows, forward
 from ._derivs import _product
 from ._losses import _TARGET_DOC, _run
@@ -44,7 +44,7 @@ def _alpha(alpha, rows):
     if bad.size:
         r = int(bad[0])
         v = float(arr[r])
-        where = "" if a.ndim == 0 else f" in {rows.row_label(r)} ({bad.size} bad in all)"
+        where = "" if a.ndim == 0 else f" in {rows.row_label(r)} ({bad.size} bad {in_all()})"
         if v != v:
             raise ValueError(f"alpha is NaN{where}; it must be a real number >= 1")
         if v == np.inf:
@@ -124,6 +124,8 @@ def entmax(z, alpha=1.5, axis=-1, *, method="auto", out=None):
         p = _plain_rows(z, axis, method, ENTMAX, _scalar_alpha(alpha))
         if p is not None:
             return p
+    if _dask.lazy(z, alpha):
+        return _dask.call(entmax, locals())
     rows = Rows(z, axis, out=out)
     par = _alpha(alpha, rows)
     out2d = None if out is None else rows.rows_of(out)
@@ -170,6 +172,8 @@ def entmax_threshold(z, alpha=1.5, axis=-1, *, method="auto"):
     >>> round(float(tau), 6), int(k)
     (-0.320971, 2)
     """
+    if _dask.lazy(z, alpha):
+        return _dask.call(entmax_threshold, locals())
     rows = Rows(z, axis)
     par = _alpha(alpha, rows)
     _, shift, thresh, support = forward(rows, method, "none", ENTMAX, par)
@@ -192,6 +196,8 @@ def entmax_jacobian(z, alpha=1.5, axis=-1, *, method="auto"):
     array([[ 0.35355339, -0.35355339],
            [-0.35355339,  0.35355339]])
     """
+    if _dask.lazy(z, alpha):
+        return _dask.call(entmax_jacobian, locals())
     rows = Rows(z, axis)
     par = _alpha(alpha, rows)
     p2d = forward(rows, method, "rows", ENTMAX, par)[0]
@@ -215,6 +221,8 @@ def entmax_jvp(p, v, alpha=1.5, axis=-1, *, out=None):
     >>> sparsetools.entmax_jvp(p, np.array([1.0, 0.0, 7.0]), alpha=1.5)
     array([ 0.35355339, -0.35355339,  0.        ])
     """
+    if _dask.lazy(p, v, alpha):
+        return _dask.call(entmax_jvp, locals())
     return _product(p, v, axis, out, "v", ENTMAX, _param(alpha))
 
 
@@ -229,6 +237,8 @@ def entmax_vjp(p, g, alpha=1.5, axis=-1, *, out=None):
     >>> sparsetools.entmax_vjp(p, np.array([1.0, 0.0, 7.0]), alpha=1.5)
     array([ 0.35355339, -0.35355339,  0.        ])
     """
+    if _dask.lazy(p, g, alpha):
+        return _dask.call(entmax_vjp, locals())
     return _product(p, g, axis, out, "g", ENTMAX, _param(alpha))
 
 
@@ -250,6 +260,8 @@ def entmax_dalpha(p, alpha=1.5, axis=-1, *, out=None):
     >>> sparsetools.entmax_dalpha(p, alpha=1.5)
     array([ 0.24846157, -0.24846157])
     """
+    if _dask.lazy(p, alpha):
+        return _dask.call(entmax_dalpha, locals())
     rows = Rows(p, axis, name="p", out=out)
     par = _alpha(alpha, rows)
     (res,) = rows.run(_batched.entmax_dalpha_rows, (rows.z2d,), ("rows",), (par,))
@@ -284,6 +296,8 @@ def entmax_loss(z, target, alpha=1.5, axis=-1, *, method="auto"):
     >>> sparsetools.entmax_loss(z, np.array([1, 0]), alpha=1.5)
     array([0.68437138, 0.        ])
     """
+    if _dask.lazy(z, target, alpha):
+        return _dask.call(entmax_loss, locals())
     return _run("entmax", z, target, axis, method, False, param=_param(alpha))[0]
 
 
@@ -291,6 +305,8 @@ def entmax_loss_grad(z, target, alpha=1.5, axis=-1, *, method="auto", out=None):
     """Gradient of :func:`entmax_loss` with respect to z: ``entmax(z, alpha) - q``;
     ``out=`` (z's shape, a floating dtype) receives it, written only if the inputs are
     accepted."""
+    if _dask.lazy(z, target, alpha):
+        return _dask.call(entmax_loss_grad, locals())
     return _run("entmax", z, target, axis, method, True, out, _param(alpha))[1]
 
 
@@ -305,6 +321,8 @@ def entmax_loss_and_grad(z, target, alpha=1.5, axis=-1, *, method="auto", out=No
     >>> round(float(loss), 6), grad
     (0.184371, array([-0.32600736,  0.32600736,  0.        ]))
     """
+    if _dask.lazy(z, target, alpha):
+        return _dask.call(entmax_loss_and_grad, locals())
     return _run("entmax", z, target, axis, method, True, out, _param(alpha))
 
 

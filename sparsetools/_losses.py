@@ -5,7 +5,7 @@ The target is integer class labels (z's shape without ``axis``) or a target dist
 (z's shape, rows on the simplex); see ``_contract.Target``.
 """
 
-from . import _batched
+from . import _batched, _dask
 from ._contract import Rows, Target
 from ._core import NO_PARAM
 from .maps import MAPS
@@ -79,6 +79,8 @@ def sparsemax_loss(z, target, axis=-1, *, method="auto"):
     >>> sparsetools.sparsemax_loss(z, np.array([0, 0, 0]))   # (1 - t)^2 / 4, 0, -t
     array([0.0625, 0.    , 2.    ])
     """
+    if _dask.lazy(z, target):
+        return _dask.call(sparsemax_loss, locals())
     return _run("sparsemax", z, target, axis, method, False)[0]
 
 
@@ -94,6 +96,8 @@ def sparsemax_loss_grad(z, target, axis=-1, *, method="auto", out=None):
     >>> sparsetools.sparsemax_loss_grad(np.array([0.5, 0.0]), 0)
     array([-0.25,  0.25])
     """
+    if _dask.lazy(z, target):
+        return _dask.call(sparsemax_loss_grad, locals())
     return _run("sparsemax", z, target, axis, method, True, out)[1]
 
 
@@ -115,6 +119,8 @@ def sparsemax_loss_and_grad(z, target, axis=-1, *, method="auto", out=None):
     0.5208 [0.41666667 0.41666667 0.16666667]
     0.0 [0. 0. 1.]
     """
+    if _dask.lazy(z, target):
+        return _dask.call(sparsemax_loss_and_grad, locals())
     return _run("sparsemax", z, target, axis, method, True, out)
 
 
@@ -140,17 +146,23 @@ def softmax_loss(z, target, axis=-1):
     >>> float(sparsetools.softmax_loss(np.array([0.0, 0.0]), 1))   # log 2
     0.6931471805599453
     """
+    if _dask.lazy(z, target):
+        return _dask.call(softmax_loss, locals())
     return _run("softmax", z, target, axis, None, False)[0]
 
 
 def softmax_loss_grad(z, target, axis=-1, *, out=None):
     """Gradient of :func:`softmax_loss` with respect to z: ``softmax(z) - q``; ``out=`` as
     in :func:`sparsemax_loss_grad`."""
+    if _dask.lazy(z, target):
+        return _dask.call(softmax_loss_grad, locals())
     return _run("softmax", z, target, axis, None, True, out)[1]
 
 
 def softmax_loss_and_grad(z, target, axis=-1, *, out=None):
     """``(softmax_loss(z, target), softmax_loss_grad(z, target))`` from one pass per row."""
+    if _dask.lazy(z, target):
+        return _dask.call(softmax_loss_and_grad, locals())
     return _run("softmax", z, target, axis, None, True, out)
 
 
