@@ -63,6 +63,14 @@ def out_file(parser, path, option="--json"):
     return path
 
 
+def check_scheduler(parser, option="--scheduler"):
+    """Stop at once when ``--scheduler`` is asked for and dask.distributed is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("distributed") is None:
+        parser.error(f"{option} needs dask.distributed: pip install 'sparsetools[dask]'")
+
+
 def _int(text):
     try:
         return int(text)

@@ -20,7 +20,9 @@ partial run, a smaller grid or fewer methods, writes into a subfolder named afte
 and never over a full run's results unless --overwrite is given): comparison.json
 (everything), comparison.csv (one line per point and competitor), compile.csv,
 comparison.md (the tables), and the figures times_float64, times_float32, speedups and
-winner_map. Prints the summary. On the 2-core development
+winner_map. Prints the summary. --scheduler times the points on a dask.distributed cluster
+(an address, or local for a LocalCluster of --workers processes), each point on one worker;
+the compile times and the retimed contested points are measured here. On the 2-core development
 machine, with both peers installed, the full grid took 19 minutes and --quick (a smaller
 grid, fewer repeats, no compile times) 72 seconds.
 """
@@ -34,6 +36,7 @@ from pathlib import Path
 
 import sparsetools
 
+import _cli  # scripts/_cli.py: the shared argument checks
 from harness import bench
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "figures" / "comparison"
@@ -272,7 +275,19 @@ def main(argv=None):
     ap.add_argument("--no-plots", action="store_true", help="write the data and tables only")
     ap.add_argument("--format", default="png", choices=["png", "pdf", "svg"], help="figure format")
     ap.add_argument("--from-json", type=Path, help="redo the tables and figures of an earlier run, timing nothing")
+    ap.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="time the points on a dask.distributed cluster: 'local' starts a LocalCluster of "
+                         "--workers processes; an address (tcp://host:8786) uses a running scheduler "
+                         "(each point on one worker; one worker per machine, or points timed at once share it)")
+    ap.add_argument("--workers", type=_cli.positive_int, default=1,
+                    help="with --scheduler local: its worker processes (default 1)")
     args = ap.parse_args(argv)
+    if args.scheduler:
+        if args.map == "entmax" or args.from_json:
+            ap.error("--scheduler times the sparsemax comparison's points; not with --map entmax or --from-json")
+        _cli.check_scheduler(ap)
+    elif args.workers != 1:
+        ap.error("--workers goes with --scheduler local")
     t0 = time.perf_counter()
     if args.map == "entmax":
         if args.from_json or args.methods or args.compile:
@@ -313,7 +328,8 @@ def main(argv=None):
     if not args.from_json:
         print(f"grid {grid!r}: {len(bench.comparison_points(grid))} points", file=sys.stderr)
         results = bench.run_comparison(grid, methods=args.methods, use_peers=not args.no_peers,
-                                       compile=compile_, progress=True)
+                                       compile=compile_, progress=True, scheduler=args.scheduler,
+                                       workers=args.workers)
         results = retime_contested(results)
         results["seconds"] = time.perf_counter() - t0
     written = write_outputs(results, out, fmt=args.format, plots=not args.no_plots)

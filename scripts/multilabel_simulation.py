@@ -10,7 +10,10 @@ separately, as the authors did), and the test Jensen-Shannon divergence, squared
 micro/macro-F1 of each loss. Writes into --out
 multilabel_simulation.png (the paper's figure layout: JSD and MSE against L, softmax and
 sparsemax) and multilabel_simulation.csv (every number, the logistic loss too), and prints
-a summary table. The points run in worker processes, one per core (--workers).
+a summary table. The points run in worker processes, one per core (--workers), or on a
+Dask cluster: --scheduler local starts a dask.distributed LocalCluster of --workers
+processes, --scheduler ADDRESS (tcp://host:8786) uses a running one; the numbers are the
+same bits as the local worker processes' with the same seed.
 On the 2-core development machine the full grid takes about 3 minutes and --quick (fewer
 lengths, a smaller lambda grid, 3 folds; files named *_quick) about 30 seconds.
 
@@ -44,6 +47,9 @@ def parse_args(argv):
                    help="the seed of every random draw (default 0; another seed's files are named *_seedN)")
     p.add_argument("--workers", type=_cli.positive_int, default=None,
                    help="worker processes (default: one per available core; 1: no workers)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the points on a dask.distributed cluster: 'local' starts a LocalCluster of "
+                        "--workers processes; an address (tcp://host:8786) uses a running scheduler")
     p.add_argument("--format", default=None, choices=("png", "pdf", "svg"), help="figure format (default png)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--arff", nargs=2, metavar=("TRAIN", "TEST"), type=Path,
@@ -59,9 +65,13 @@ def parse_args(argv):
         for path in args.arff:
             if not path.is_file():
                 p.error(f"--arff: no file {path}")
+        if args.scheduler:
+            p.error("--scheduler runs the simulation's points; --arff runs in this process")
     elif args.labels is not None:
         p.error("--labels goes with --arff")
-    else:
+    if args.scheduler:
+        _cli.check_scheduler(p)
+    if not args.arff:
         args.out = _cli.out_folder(p, DEFAULT_OUT if args.out is None else args.out)
         args.format = args.format or "png"
     return args
@@ -140,7 +150,7 @@ def main(argv=None):
     bar = None if args.no_progress else Progress(n)
     t0 = time.perf_counter()
     records = multilabel.run_simulation(grid, seed=args.seed, workers=args.workers,
-                                        progress=bar.step if bar else None)
+                                        progress=bar.step if bar else None, scheduler=args.scheduler)
     elapsed = time.perf_counter() - t0
     stem = file_stem(args.quick, args.seed)
     # the figure first: if drawing fails, no new CSV is left beside an old figure

@@ -464,3 +464,55 @@ def test_arff_errors_name_the_file_attribute_and_instance(tmp_path, arff_files):
     write_arff(other, X[:, :3], d.test.Y)
     with pytest.raises(ValueError, match="attributes differ"):
         ml.run_datasets(train, other, 5)
+
+
+def test_points_on_any_executor():
+    """A concurrent.futures executor runs the points (here a thread pool: each point with
+    Numba on one thread); the records are those of the run in this process, to rounding."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    here = ml.run_simulation(TINY_GRID, seed=5, workers=1)
+    with ThreadPoolExecutor(2) as pool:
+        threads = ml.run_simulation(TINY_GRID, seed=5, executor=pool)
+    same_records(here, threads)
+
+
+@pytest.mark.slow
+def test_points_on_a_local_dask_cluster():
+    """--scheduler local: a LocalCluster of two worker processes gives the same bits as the
+    two local worker processes (both run each point with one thread for Numba and BLAS)."""
+    pytest.importorskip("distributed")
+    procs = ml.run_simulation(TINY_GRID, seed=5, workers=2)
+    cluster = ml.run_simulation(TINY_GRID, seed=5, workers=2, scheduler="local")
+    strip = [[{k: v for k, v in r.items() if k != "seconds"} for r in recs] for recs in (procs, cluster)]
+    assert strip[0] == strip[1]
+
+
+def test_the_scheduler_option_is_checked(tmp_path, capsys):
+    script = load_script()
+    for name in ("a.arff", "b.arff"):
+        (tmp_path / name).write_text("")
+    with pytest.raises(SystemExit):
+        script.main(["--arff", str(tmp_path / "a.arff"), str(tmp_path / "b.arff"), "--labels", "2",
+                     "--scheduler", "local"])
+    assert "--scheduler runs the simulation's points" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_running_cluster_gets_the_harness_sent():
+    """--scheduler ADDRESS: the workers of a running cluster have sparsetools, not the
+    scripts folder; the harness goes to them as a zip on their path."""
+    distributed = pytest.importorskip("distributed")
+    from harness import executors
+
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        with executors.open_executor(cluster.scheduler_address) as ex:
+            def where():
+                import harness.executors
+
+                return harness.executors.__file__
+
+            assert "sparsetools_harness.zip" in ex.submit(where).result()
+            recs = ml.run_simulation(dict(TINY_GRID, mixtures=("random",), lengths=(30,)), seed=5, executor=ex)
+    assert len(recs) == len(ml.LOSSES)

@@ -492,28 +492,60 @@ class Progress:
         self.stream.flush()
 
 
-def run_comparison(grid="quick", methods=None, use_peers=True, compile=True, progress=True, seed=0):
+def run_comparison(grid="quick", methods=None, use_peers=True, compile=True, progress=True, seed=0,
+                   scheduler=None, workers=1, executor=None):
     """Run a comparison grid (a name of ``GRIDS`` or a dict like them): returns a dict with
     ``machine``, ``peers`` (their versions), ``grid``, ``records`` (``time_point``'s, every
-    point) and ``compile`` (``compile_times``, or [] when ``compile`` is false)."""
+    point) and ``compile`` (``compile_times``, or [] when ``compile`` is false).
+
+    The points are timed here, one after the other, unless ``executor`` (any
+    ``concurrent.futures``-style executor) or ``scheduler`` ("local" for a
+    dask.distributed LocalCluster of ``workers`` processes, or a running cluster's address)
+    says where (``executors.open_executor``). A point's inputs, checks and every number but
+    the times are the same wherever it runs; its times are of the machine it ran on (two
+    points timed at once on one machine share its cores: one worker per machine times
+    what a point run here times). The compile times are measured here."""
     import sparsetools
+
+    from . import executors
 
     g = GRIDS[grid] if isinstance(grid, str) else grid
     methods = tuple(sparsetools.METHODS if methods is None else methods)
-    makers = peers() if use_peers else {}
     pts = comparison_points(g)
     bar = Progress(len(pts)) if progress else None
-    records = []
-    for pt in pts:
-        # the winner map is about sparsetools' own methods: no peers there
-        records += time_point(pt, methods, makers if pt["sweep"] != "map" else {}, repeat=g["repeat"],
-                              min_time=g["min_time"], seed=seed)
-        if bar:
-            bar.step(f"{pt['sweep']} {pt['dtype']} {pt['regime']} n={pt['n']} rows={pt['rows']}"
-                     + (f" k={pt['support']}" if pt["support"] else ""))
+    jobs = [(pt, methods, use_peers, g["repeat"], g["min_time"], seed) for pt in pts]
+
+    def label(job):
+        pt = job[0]
+        return (f"{pt['sweep']} {pt['dtype']} {pt['regime']} n={pt['n']} rows={pt['rows']}"
+                + (f" k={pt['support']}" if pt["support"] else ""))
+
+    step = bar.step if bar else None
+    if executor is not None:
+        results = executors.run_points(_time_job, jobs, executor, step, label, single=False)
+    else:
+        with executors.open_executor(scheduler, workers if scheduler else 1, one_thread=False) as ex:
+            results = executors.run_points(_time_job, jobs, ex, step, label, single=False)
+    records = [rec for recs in results for rec in recs]
     comp = compile_times(methods, g["dtypes"]) if compile else []
     return dict(machine=machine(), peers=peer_versions() if use_peers else {}, grid=g,
                 methods=list(methods), records=records, compile=comp)
+
+
+_PEERS = {}
+
+
+def _time_job(job):
+    """One point of ``run_comparison`` (wherever it runs): ``time_point`` with the peers
+    made in this process (once)."""
+    pt, methods, use_peers, repeat, min_time, seed = job
+    makers = {}
+    # the winner map is about sparsetools' own methods: no peers there
+    if use_peers and pt["sweep"] != "map":
+        if "makers" not in _PEERS:
+            _PEERS["makers"] = peers()
+        makers = _PEERS["makers"]
+    return time_point(pt, methods, makers, repeat=repeat, min_time=min_time, seed=seed)
 
 
 POINT_KEYS = ("sweep", "dtype", "regime", "n", "rows", "support")

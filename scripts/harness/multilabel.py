@@ -24,6 +24,8 @@ import numpy as np
 from sparsetools import softmax, softmax_loss_and_grad, sparsemax, sparsemax_loss_and_grad
 from sparsetools._jit import jit
 
+from . import executors
+
 MIXTURES = ("uniform", "random")
 LOSSES = ("sparsemax", "softmax", "logistic")
 
@@ -483,13 +485,6 @@ def run_setting(mixture, K, length, seed=0, lambdas=LAMBDAS, folds=5, losses=LOS
     return records
 
 
-def _worker_init():
-    # each worker process is one core: Numba's and BLAS's own threads would only compete
-    import numba
-
-    numba.set_num_threads(1)
-
-
 def _run_point(args):
     return run_setting(*args[:3], **args[3])
 
@@ -498,48 +493,33 @@ def default_workers():
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def run_simulation(grid="quick", seed=0, workers=None, progress=None):
-    """Every point of a grid (a name of ``GRIDS`` or a dict like them), in ``workers``
-    processes (default: one per available core; 1 runs in this process). ``progress`` is
+def run_simulation(grid="quick", seed=0, workers=None, progress=None, scheduler=None, executor=None):
+    """Every point of a grid (a name of ``GRIDS`` or a dict like them). ``progress`` is
     called with a label after each point. Returns the records of every point and loss,
-    in grid order. The results do not depend on ``workers`` beyond rounding (workers run
-    BLAS on one thread each, which sums the matrix products in another order)."""
+    in grid order.
+
+    Where the points run: on ``executor`` when given (any ``concurrent.futures``-style
+    executor: ``submit`` returning futures); else as ``executors.open_executor(scheduler,
+    workers)`` says: ``workers`` local processes (default: one per available core; 1 runs
+    in this process), or with ``scheduler`` ("local", or a cluster's address) on a
+    dask.distributed cluster. Off this process a point runs with one thread for Numba and
+    BLAS, so the records are the same bits wherever the points ran (in this process, BLAS
+    on several threads sums the matrix products in another order: the same to rounding)."""
     g = GRIDS[grid] if isinstance(grid, str) else grid
     kw = {"seed": seed, "lambdas": tuple(g["lambdas"]), "folds": g["folds"]}
     if "sizes" in g:
         kw["sizes"] = tuple(g["sizes"])
     points = [(m, K, L, kw) for m in g["mixtures"] for K in g["K"] for L in g["lengths"]]
-    workers = default_workers() if workers is None else workers
-    results = [None] * len(points)
-    if workers <= 1:
-        for i, p in enumerate(points):
-            results[i] = _run_point(p)
-            if progress:
-                progress(f"{p[0]} K={p[1]} L={p[2]}")
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        # spawn, not fork: a fork of a process whose Numba threads have started is unsafe
-        env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                     initializer=_worker_init) as pool:
-                futures = {pool.submit(_run_point, p): i for i, p in enumerate(points)}
-                for fut in as_completed(futures):
-                    i = futures[fut]
-                    results[i] = fut.result()
-                    if progress:
-                        p = points[i]
-                        progress(f"{p[0]} K={p[1]} L={p[2]}")
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+    def label(p):
+        return f"{p[0]} K={p[1]} L={p[2]}"
+
+    if executor is not None:
+        results = executors.run_points(_run_point, points, executor, progress, label)
+    else:
+        workers = default_workers() if workers is None else workers
+        with executors.open_executor(scheduler, workers) as ex:
+            results = executors.run_points(_run_point, points, ex, progress, label)
     return [rec for recs in results for rec in recs]
 
 
