@@ -196,3 +196,52 @@ def test_bench_entmax_stages_script(capsys):
     load_script("bench_entmax_stages").main(["--shapes", "16x8", "--alphas", "1.5", "2.5", "--repeat", "1"])
     out = capsys.readouterr().out
     assert "| 16x8 | 1.5 |" in out and "| 16x8 | 2.5 |" in out
+
+
+def test_comparison_points_on_an_executor():
+    """The comparison's points timed on an executor: the same points, inputs and checks
+    (every number but the times) as timed here."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    here = bench.run_comparison("tiny", methods=("sort", "condat"), use_peers=False, compile=False,
+                                progress=False)
+    with ThreadPoolExecutor(1) as pool:
+        there = bench.run_comparison("tiny", methods=("sort", "condat"), use_peers=False, compile=False,
+                                     progress=False, executor=pool)
+    timing = {"seconds", "copy_seconds", "ratio", "ns_per_element"}
+    assert [{k: v for k, v in r.items() if k not in timing} for r in here["records"]] == \
+        [{k: v for k, v in r.items() if k not in timing} for r in there["records"]]
+
+
+@pytest.mark.slow
+def test_compare_algorithms_on_a_local_dask_cluster(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    script = load_script("compare_algorithms")
+    res = script.main(["--grid", "tiny", "--out", str(tmp_path), "--no-peers", "--no-compile", "--no-plots",
+                       "--methods", "sort", "--scheduler", "local"])
+    assert len(res["records"]) == len(bench.comparison_points("tiny")) * 3  # sort, auto, numpy
+    assert all(r["valid"] for r in res["records"])
+
+
+def test_compare_algorithms_scheduler_option_is_checked(capsys):
+    script = load_script("compare_algorithms")
+    with pytest.raises(SystemExit):
+        script.main(["--grid", "tiny", "--workers", "2"])
+    assert "--workers goes with --scheduler local" in capsys.readouterr().err
+
+
+def test_bench_dask_script(tmp_path, capsys):
+    """scripts/bench_dask.py's parts on small arrays: the in-memory timing checks the dask
+    result against the direct call's; the out-of-core child reports its histogram and its
+    peak memory."""
+    pytest.importorskip("dask.array")
+    mod = load_script("bench_dask")
+    med, rounds = mod.in_memory(2, rows=300, n=16, chunk=100)
+    assert set(med) >= {"copy", "direct", "dask .compute()", "dask store", "dask .persist()"}
+    assert all(len(v) == 2 for v in rounds.values())
+    r = mod.out_of_core(rows=2000, n=16, chunk=500)
+    assert sum(r["hist"]) == 2000 and len(r["hist"]) == 17 and r["hist"][0] == 0
+    assert 0 < r["peak_rss"] < 2**34
+    md = tmp_path / "dask.md"
+    mod.main(["--skip", "memory", "multilabel", "--big-rows", "1000", "--md", str(md)])
+    assert "Out of core" in md.read_text() and "1000 rows" in md.read_text()
