@@ -31,7 +31,7 @@ from ._contract import CHUNK, rows_shape
 
 # the roles of array arguments: what a valid sample of each is, and how it is chunked
 SCORES = "scores"  # rows along axis; sample 0
-PROB = "prob"  # rows along axis, an output p; sample uniform
+PROB = "prob"  # rows along axis, an output p; sample one-hot
 VECTOR = "vector"  # rows along axis; sample 0
 TARGET = "target"  # labels (batch shape) or a distribution (rows)
 PARAM = "param"  # a number, or one per row broadcast from the batch shape
@@ -196,9 +196,7 @@ def _sample(role, kind, dtype, sample_shape, sample_batch, ax):
         if role == PARAM:
             return np.full(sample_batch, 1.5).astype(dtype)
         return np.zeros(sample_batch, dtype)  # label 0
-    if role == PROB:
-        return np.full(sample_shape, 1.0 / sample_shape[ax]).astype(dtype)
-    if role == TARGET:  # a one-hot distribution: valid in any dtype
+    if role in (PROB, TARGET):  # one-hot: an output p and a distribution in any dtype
         t = np.zeros(sample_shape, dtype)
         t[(0,) * len(sample_shape)] = 1
         return t

@@ -110,6 +110,25 @@ def test_mixed_numpy_and_dask_arguments(rng):
     _same(st.entmax(x, da.from_array(np.full(8, 1.5), chunks=3)), st.entmax(x, 1.5))
 
 
+def test_integer_outputs_and_distributions(rng):
+    p = np.zeros((6, 4), np.int64)
+    p[np.arange(6), rng.integers(0, 4, 6)] = 1  # one-hot: a valid output p, and a target
+    v = rng.standard_normal((6, 4))
+    _same(st.sparsemax_jvp(da.from_array(p, chunks=2), v), st.sparsemax_jvp(p, v))
+    _same(st.entmax_dalpha(da.from_array(p, chunks=2), 1.5), st.entmax_dalpha(p, 1.5))
+    _same(st.sparsemax_loss(da.from_array(v, chunks=3), p), st.sparsemax_loss(v, p))
+
+
+def test_keys_differ_between_inputs(rng):
+    """Two calls on different arrays are different graphs (no key shared by name)."""
+    a, b = rng.standard_normal((2, 6, 4))
+    pa, pb = st.sparsemax(da.from_array(a, chunks=2)), st.sparsemax(da.from_array(b, chunks=2))
+    assert pa.name != pb.name
+    ra, rb = dask.compute(pa, pb, scheduler="sync")
+    np.testing.assert_array_equal(ra, st.sparsemax(a))
+    np.testing.assert_array_equal(rb, st.sparsemax(b))
+
+
 def test_one_row(rng):
     x = rng.standard_normal(9)
     z = da.from_array(x, chunks=4)
