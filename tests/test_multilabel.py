@@ -516,3 +516,8 @@ def test_a_running_cluster_gets_the_harness_sent():
             assert "sparsetools_harness.zip" in ex.submit(where).result()
             recs = ml.run_simulation(dict(TINY_GRID, mixtures=("random",), lengths=(30,)), seed=5, executor=ex)
     assert len(recs) == len(ml.LOSSES)
+    # and this process (the LocalCluster's scheduler) still imports the harness from its folder
+    import harness
+
+    assert "sparsetools_harness" not in harness.__file__
+    import harness.training  # noqa: F401

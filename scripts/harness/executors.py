@@ -97,7 +97,8 @@ def open_executor(scheduler=None, workers=1, one_thread=True):
 def ship_harness(client):
     """Put this package (``harness``, which the points' functions live in) on the
     cluster's workers: they have sparsetools installed, not the scripts folder. It goes as
-    a zip that ``Client.upload_file`` adds to each worker's ``sys.path``."""
+    a zip that each worker puts on its ``sys.path`` (a worker plugin, so it reaches the workers
+    that join later too)."""
     import tempfile
     import zipfile
 
@@ -107,7 +108,11 @@ def ship_harness(client):
         with zipfile.ZipFile(path, "w") as zf:
             for f in sorted(here.glob("*.py")):
                 zf.write(f, f"{here.name}/{f.name}")
-        client.upload_file(str(path))  # (adds it to sys.path, and imports the package: cheap)
+        # a worker plugin, not Client.upload_file: that one also loads the file into the
+        # scheduler, which for a LocalCluster is this process (and the zip is gone after)
+        from distributed.diagnostics.plugin import UploadFile
+
+        client.register_plugin(UploadFile(str(path)))
 
 
 def one_thread(fn, *args):
