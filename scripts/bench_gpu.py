@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Time sparsetools.cuda on a GPU: the forward pass, the VJP and the sparsemax loss with its
-gradient, and the same for alpha-entmax (1.5, and 1.3 for the forward pass), against a
+gradient, the same for alpha-entmax (1.5, and 1.3 for the forward pass), and the
+projections onto the simplex of radius 2 and the capped simplex, against a
 device-to-device copy of the same array (the memory floor: one read and one write) and,
 when PyTorch is installed, against a sparsemax written with torch.sort and PyTorch ops (the
 approach of deep-spin/entmax), on the same device.
@@ -130,6 +131,16 @@ def bench_shape(R, n, dtype, repeat, warmup, tops, cuda):
     rec["entmax_vjp_ms"] = time_events(lambda: sc.entmax_vjp(dpe, dg, 1.5, out=out), cuda, repeat, warmup)
     rec["entmax_loss_grad_ms"] = time_events(lambda: sc.entmax_loss_and_grad(dz, dl, 1.5, out=out), cuda,
                                              repeat, warmup)
+    # the projections onto the simplex of radius 2 and the capped simplex (b = 2, u = 0.5; rows
+    # of at least 4 entries), checked first
+    ps = sc.project_simplex(dz, 2.0, out=out).copy_to_host()
+    rec["err_simplex"] = check("project_simplex", ps[pick], sparsetools.project_simplex(z[pick], 2.0), dtype)
+    rec["simplex_ms"] = time_events(lambda: sc.project_simplex(dz, 2.0, out=out), cuda, repeat, warmup)
+    b = min(2.0, n * 0.5)
+    pc = sc.project_capped_simplex(dz, b, 0.5, out=out).copy_to_host()
+    rec["err_capped"] = check("project_capped_simplex", pc[pick],
+                              sparsetools.project_capped_simplex(z[pick], b, 0.5), dtype)
+    rec["capped_ms"] = time_events(lambda: sc.project_capped_simplex(dz, b, 0.5, out=out), cuda, repeat, warmup)
     if tops is not None:
         torch, forward, vjp, loss_and_grad = tops
         tz, tg = torch.as_tensor(dz, device="cuda"), torch.as_tensor(dg, device="cuda")
@@ -165,6 +176,13 @@ def table(records):
                  f"{r['entmax13_ms']:.3f}", f"{c / r['entmax13_ms']:.2f}", f"{r['entmax_vjp_ms']:.3f}",
                  f"{r['entmax_vjp_ms'] / c:.2f}", f"{r['entmax_loss_grad_ms']:.3f}",
                  f"{r['entmax_loss_grad_ms'] / c:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    head = ["shape", "dtype", "project_simplex ms", "copy/simplex", "project_capped_simplex ms", "copy/capped"]
+    lines += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in records:
+        c = r["copy_ms"]
+        cells = [f"{r['rows']}x{r['n']}", r["dtype"], f"{r['simplex_ms']:.3f}", f"{c / r['simplex_ms']:.2f}",
+                 f"{r['capped_ms']:.3f}", f"{c / r['capped_ms']:.2f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -11,6 +11,11 @@ result is checked against the NumPy reference before it is timed; every time is 
 of rounds that also time np.copyto of the same array, and is reported as a ratio to it.
 Compile times (first call in a fresh process, empty Numba cache) are measured separately.
 
+--map projections compares the methods of each projection (the simplex of radius 2, the l1
+ball, the capped simplex, the 16-sparse simplex) against optax's projections, and writes
+projections.json and projections.md into figures/comparison/projections/
+(harness/projection_bench.py).
+
 --map entmax compares the alpha-entmax methods instead (alpha = 1.5, 1.3 and 2.5), against
 the entmax package's entmax15 and entmax_bisect, and writes entmax.json, entmax.md and
 entmax_times_<dtype> figures into figures/comparison/entmax/ (harness/entmax_bench.py).
@@ -254,9 +259,28 @@ def run_entmax(grid, out, use_peers, fmt, plots):
     return results
 
 
+def run_projections(grid, out, use_peers):
+    """``--map projections``: every projection's methods against optax
+    (``harness.projection_bench``); writes projections.json and projections.md into ``out``."""
+    from harness import projection_bench
+
+    t0 = time.perf_counter()
+    results = projection_bench.run(grid, use_peers=use_peers,
+                                   progress=lambda i, k, label: print(f"[{i}/{k}] {label}", file=sys.stderr))
+    results["seconds"] = time.perf_counter() - t0
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "projections.json").write_text(json.dumps(results, indent=1))
+    (out / "projections.md").write_text(projection_bench.markdown(results))
+    print(projection_bench.summary(results))
+    for name in ("projections.json", "projections.md"):
+        print(f"wrote {out / name}")
+    print(f"({time.perf_counter() - t0:.0f} s)")
+    return results
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--map", choices=("sparsemax", "entmax"), default="sparsemax",
+    ap.add_argument("--map", choices=("sparsemax", "entmax", "projections"), default="sparsemax",
                     help="the map whose methods are compared (entmax: against the entmax package's entmax15 "
                          "and entmax_bisect, on its own grids; writes into figures/comparison/entmax/ for the "
                          "full grid)")
@@ -283,12 +307,25 @@ def main(argv=None):
                     help="with --scheduler local: its worker processes (default 1)")
     args = ap.parse_args(argv)
     if args.scheduler:
-        if args.map == "entmax" or args.from_json:
-            ap.error("--scheduler times the sparsemax comparison's points; not with --map entmax or --from-json")
+        if args.map != "sparsemax" or args.from_json:
+            ap.error("--scheduler times the sparsemax comparison's points; not with --map entmax, "
+                     "--map projections or --from-json")
         _cli.check_scheduler(ap)
     elif args.workers != 1:
         ap.error("--workers goes with --scheduler local")
     t0 = time.perf_counter()
+    if args.map == "projections":
+        if args.from_json or args.methods or args.compile or args.scheduler:
+            ap.error("--map projections takes --grid/--quick, --out and --no-peers only")
+        from harness import projection_bench
+
+        grid = args.grid or ("quick" if args.quick else "full")
+        if grid not in projection_bench.GRIDS:
+            ap.error(f"--map projections has the grids {', '.join(projection_bench.GRIDS)}, not {grid!r}")
+        out = args.out or (DEFAULT_OUT / ("projections" if grid == "full" else f"projections_{grid}"))
+        if out.exists() and not out.is_dir():
+            ap.error(f"--out {out} is a file; it must be a folder")
+        return run_projections(grid, out, not args.no_peers)
     if args.map == "entmax":
         if args.from_json or args.methods or args.compile:
             ap.error("--map entmax takes --grid/--quick, --out, --no-peers, --no-plots and --format only")

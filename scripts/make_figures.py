@@ -4,7 +4,7 @@
 Each figure is a function of ``sparsetools.plotting.FIGURES`` drawn with its defaults; the
 output is deterministic (fixed data and seeds, no dates in the files). Names:
 figure1, hard_sigmoid, surfaces, support_map, entmax_curves, entmax_surfaces,
-entmax_support_map, bars, simplex, temperature_path.
+entmax_support_map, bars, simplex, projections, temperature_path.
 """
 
 import argparse

@@ -1,5 +1,6 @@
-"""sparsetools: exact, fast sparsemax and alpha-entmax for NumPy arrays, compiled with Numba:
-the maps, their derivatives, their losses, and softmax counterparts to compare with."""
+"""sparsetools: exact, fast sparsemax and alpha-entmax for NumPy (and Dask) arrays, compiled
+with Numba: the maps, their derivatives, their losses, the projections onto the simplex of
+radius r, the l1 ball and the sparse simplex, and softmax counterparts to compare with."""
 
 from ._activations import softmax, softmax_sigmoid, softmax_sigmoid_jacobian, softmax_sigmoid_vjp
 from ._core import sparsemax, sparsemax_threshold
@@ -24,6 +25,24 @@ from ._losses import (
     sparsemax_loss_and_grad,
     sparsemax_loss_grad,
 )
+from ._projections import (
+    project_capped_simplex,
+    project_capped_simplex_jvp,
+    project_capped_simplex_vjp,
+    project_l1_ball,
+    project_l1_ball_jvp,
+    project_l1_ball_vjp,
+    project_simplex,
+    project_simplex_jvp,
+    project_simplex_vjp,
+    project_sparse_simplex,
+    project_sparse_simplex_jvp,
+    project_sparse_simplex_vjp,
+    sparse_plus,
+    sparse_sigmoid,
+    sparsemax_binary_loss,
+    sparsemax_binary_loss_grad,
+)
 from ._registry import register_method
 
 __all__ = [
@@ -39,6 +58,18 @@ __all__ = [
     "entmax_loss_grad",
     "entmax_threshold",
     "entmax_vjp",
+    "project_capped_simplex",
+    "project_capped_simplex_jvp",
+    "project_capped_simplex_vjp",
+    "project_l1_ball",
+    "project_l1_ball_jvp",
+    "project_l1_ball_vjp",
+    "project_simplex",
+    "project_simplex_jvp",
+    "project_simplex_vjp",
+    "project_sparse_simplex",
+    "project_sparse_simplex_jvp",
+    "project_sparse_simplex_vjp",
     "register_method",
     "softmax",
     "softmax_loss",
@@ -47,7 +78,11 @@ __all__ = [
     "softmax_sigmoid",
     "softmax_sigmoid_jacobian",
     "softmax_sigmoid_vjp",
+    "sparse_plus",
+    "sparse_sigmoid",
     "sparsemax",
+    "sparsemax_binary_loss",
+    "sparsemax_binary_loss_grad",
     "sparsemax_jacobian",
     "sparsemax_jvp",
     "sparsemax_loss",

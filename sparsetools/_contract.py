@@ -20,6 +20,8 @@ _POSINF_HINT = {"z": "only -inf (a mask) is allowed", "p": "it must be a sparsem
 #: of the chunk's first row along each batch axis and the whole batch shape, so that the
 #: messages name a row by its index in the whole array.
 CHUNK = contextvars.ContextVar("sparsetools_chunk", default=None)
+#: The same for the element-wise functions: the index of the chunk's first entry.
+ELEMENT = contextvars.ContextVar("sparsetools_element", default=None)
 
 
 class Rows:
@@ -154,6 +156,15 @@ class Rows:
         if not (view.flags.c_contiguous and view.flags.aligned):
             return None
         return view.reshape(self.z2d.shape)
+
+
+def element_index(idx):
+    """How the messages of the element-wise functions name the entry ``idx`` (of the whole
+    array, when it is one chunk of a larger one)."""
+    origin = ELEMENT.get()
+    if origin is not None:
+        idx = tuple(int(i) + o for i, o in zip(idx, origin))
+    return tuple(int(i) for i in idx)
 
 
 def in_all():

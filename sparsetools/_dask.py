@@ -27,7 +27,7 @@ import threading
 
 import numpy as np
 
-from ._contract import CHUNK, rows_shape
+from ._contract import CHUNK, ELEMENT, rows_shape
 
 # the roles of array arguments: what a valid sample of each is, and how it is chunked
 SCORES = "scores"  # rows along axis; sample 0
@@ -69,6 +69,18 @@ SPECS = {
     "entmax_loss": (_ZTA, BATCH),
     "entmax_loss_grad": (_ZTA, ROWS),
     "entmax_loss_and_grad": (_ZTA, (BATCH, ROWS)),
+    "project_simplex": ({"z": SCORES, "radius": PARAM}, ROWS),
+    "project_l1_ball": ({"z": SCORES, "radius": PARAM}, ROWS),
+    "project_sparse_simplex": ({"z": SCORES, "k": PARAM, "radius": PARAM}, ROWS),
+    "project_simplex_jvp": ({"p": PROB, "v": VECTOR, "radius": PARAM}, ROWS),
+    "project_simplex_vjp": ({"p": PROB, "g": VECTOR, "radius": PARAM}, ROWS),
+    "project_l1_ball_jvp": ({"p": VECTOR, "v": VECTOR, "radius": PARAM}, ROWS),
+    "project_l1_ball_vjp": ({"p": VECTOR, "g": VECTOR, "radius": PARAM}, ROWS),
+    "project_sparse_simplex_jvp": ({"p": PROB, "v": VECTOR, "k": PARAM, "radius": PARAM}, ROWS),
+    "project_sparse_simplex_vjp": ({"p": PROB, "g": VECTOR, "k": PARAM, "radius": PARAM}, ROWS),
+    "project_capped_simplex": ({"z": SCORES, "budget": PARAM, "upper": PARAM}, ROWS),
+    "project_capped_simplex_jvp": ({"p": PROB, "v": VECTOR, "budget": PARAM, "upper": PARAM}, ROWS),
+    "project_capped_simplex_vjp": ({"p": PROB, "g": VECTOR, "budget": PARAM, "upper": PARAM}, ROWS),
 }
 
 _SIGNATURES = {}
@@ -117,8 +129,9 @@ def call(fn, local_vars):
     chunks = lead.chunks
     batch_chunks = chunks[:ax] + chunks[ax + 1:]
 
-    # the sample: every batch axis of length 1, min(n, 2) entries a row
-    m = min(n, 2)
+    # the sample: every batch axis of length 1, a whole row (two entries for a Jacobian,
+    # which is n x n)
+    m = min(n, 2) if MATRICES in kinds else n
     sample_shape = (1,) * ax + (m,) + (1,) * (nd - 1 - ax)
     sample_batch = (1,) * (nd - 1)
     sample = dict(args)
@@ -158,7 +171,7 @@ def call(fn, local_vars):
                 raise ValueError(f"{arg} has shape {x.shape}; it must have the shape of {lead_name}, {shape}")
         array_names.append(arg)
         array_kinds.append(kind)
-        sample[arg] = _sample(role, kind, x.dtype, sample_shape, sample_batch, ax)
+        sample[arg] = _sample(role, kind, x.dtype, sample_shape, sample_batch, ax, arg)
     result = fn(**sample)  # the checks that need no data, and the result dtypes
     result = (result,) if single else result
 
@@ -189,12 +202,12 @@ def _as_dask(x, da):
     return x if isinstance(x, da.Array) else da.asarray(np.asarray(x))
 
 
-def _sample(role, kind, dtype, sample_shape, sample_batch, ax):
+def _sample(role, kind, dtype, sample_shape, sample_batch, ax, name):
     """A small valid value of an argument of ``role``: what the function is run on to
     check, without the data, everything that does not depend on it."""
     if kind == BATCH:
-        if role == PARAM:
-            return np.full(sample_batch, 1.5).astype(dtype)
+        if role == PARAM:  # (a capped simplex's budget: tiny, so that any cap holds it)
+            return np.full(sample_batch, 1e-300 if name == "budget" else 1.5).astype(dtype)
         return np.zeros(sample_batch, dtype)  # label 0
     if role in (PROB, TARGET):  # one-hot: an output p and a distribution in any dtype
         t = np.zeros(sample_shape, dtype)
@@ -234,3 +247,28 @@ def _chunk(*blocks, spec, block_id=None):
 
 def _pick(joint, i):
     return joint[i]
+
+
+def elementwise(fn, *args):
+    """An element-wise function (``sparse_sigmoid``, the binary loss) of dask arrays,
+    broadcast together: chunk by chunk, checked at once on a sample for the dtypes, and at
+    compute time with the first bad entry named by its index in the whole array."""
+    import dask.array as da
+
+    arrays = [_as_dask(a, da) for a in args]
+    sample = fn(*(np.zeros((1,) * a.ndim, a.dtype) for a in arrays))
+    arrays = da.broadcast_arrays(*arrays)
+    if len(arrays) > 1:
+        arrays = list(da.core.unify_chunks(*[x for a in arrays for x in (a, tuple(range(a.ndim)))])[1])
+    starts = tuple(tuple(np.cumsum((0,) + c[:-1]).tolist()) for c in arrays[0].chunks)
+    return da.map_blocks(_elementwise_chunk, *arrays, fn=fn, starts=starts, dtype=sample.dtype,
+                         meta=np.empty((0,) * arrays[0].ndim, sample.dtype), token=f"sparsetools-{fn.__name__}")
+
+
+def _elementwise_chunk(*blocks, fn, starts, block_id=None):
+    origin = tuple(s[i] for s, i in zip(starts, block_id))
+    token = ELEMENT.set(origin)
+    try:
+        return fn(*blocks)
+    finally:
+        ELEMENT.reset(token)

@@ -54,8 +54,8 @@ class Map:
     (the Jacobian products).
     """
 
-    def __init__(self, name, *, gather, presolve, apply, jvp, jacobian, loss_label, loss_dist,
-                 auto, summary, param=None):
+    def __init__(self, name, *, gather, presolve, apply, jvp, jacobian, auto, summary,
+                 loss_label=None, loss_dist=None, param=None):
         self.name = name
         self.param = param  # the name of the map's per-row parameter (entmax: "alpha"), or None
         self.gather, self.presolve, self.apply = gather, presolve, apply
@@ -65,7 +65,9 @@ class Map:
         self.summary = summary
         self.methods = {}  # name -> Method, public ones in registration order
         self.hidden = {}  # methods only ``auto`` runs
-        self.code = _code(name, (gather, presolve, apply, jvp, jacobian, loss_label, loss_dist))
+        # (a map without a loss, such as a projection, has None for its loss pieces)
+        pieces = (gather, presolve, apply, jvp, jacobian, loss_label, loss_dist)
+        self.code = _code(name, tuple(f for f in pieces if f is not None))
         _claim(self.code, self, None)
 
     @property

@@ -24,6 +24,7 @@ from matplotlib.patches import Patch, Polygon
 from ._activations import softmax
 from ._core import sparsemax
 from ._entmax import entmax, entmax_threshold
+from ._projections import project_capped_simplex, project_l1_ball, project_sparse_simplex
 
 # Okabe & Ito (2008), "Color Universal Design"
 OKABE_ITO = {
@@ -416,6 +417,89 @@ def plot_simplex(z=None, ax=None):
     return fig
 
 
+def _landing_legend(ax, names):
+    handles = [Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="0.35",
+                      markersize=3.5, label="point")]
+    handles += [Line2D([], [], marker="o", linestyle="", markerfacecolor=c, markeredgecolor="black",
+                       markersize=4.5, label=name) for name, c in zip(names, _LANDING_COLORS)]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=2, frameon=False,
+              fontsize=6.5, handletextpad=0.2, columnspacing=0.8)
+
+
+def _draw_landings(ax, a, b, where):
+    """Points ``a`` joined to their projections ``b`` (2-D), the projections coloured by
+    ``where`` (0 vertex, 1 edge, 2 interior)."""
+    for (x0, y0), (x1, y1) in zip(a, b):
+        ax.plot([x0, x1], [y0, y1], color="0.55", linewidth=0.5, zorder=1)
+    ax.scatter(a[:, 0], a[:, 1], s=7, facecolors="white", edgecolors="0.35", linewidths=0.5, zorder=2)
+    ax.scatter(b[:, 0], b[:, 1], s=16, c=[_LANDING_COLORS[i] for i in where], zorder=3,
+               edgecolors="black", linewidths=0.4)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+
+
+#: the capped simplex of the projections figure: {0 <= p <= CAP, sum p = 1} in R^3
+CAP = 0.6
+
+
+@_styled
+def plot_projections(fig=None, seed=0):
+    """Where points land on three sets of the threshold family, the siblings of
+    :func:`plot_simplex`: the l1 ball {|x1| + |x2| <= 1} in the plane (points inside are
+    their own projection), the capped simplex {0 <= p <= 0.6, sum p = 1} of R^3 (a
+    hexagon in the triangle's plane) and the 2-sparse simplex of R^3 (the triangle's
+    edges: at most two non-zero entries). Each projection is coloured by where it lands:
+    inside the set, on an edge, or at a vertex. The first collection of each axes holds
+    the points' segments' ends as drawn (points, then projections)."""
+    if fig is None:
+        fig = Figure(figsize=(2 * COLUMN_WIDTH, 2.7), layout="constrained")
+    axes = fig.subplots(1, 3)
+    rng = np.random.default_rng(seed)
+    # the l1 ball
+    z = 1.1 * rng.standard_normal((45, 2))
+    x = project_l1_ball(z)
+    nonzero = np.count_nonzero(x, axis=-1)
+    inside = np.abs(z).sum(-1) <= 1.0
+    where = np.where(inside, 2, np.where(nonzero == 2, 1, 0))
+    ax = axes[0]
+    ax.add_patch(Polygon([(1, 0), (0, 1), (-1, 0), (0, -1)], closed=True, facecolor="0.93", edgecolor="black",
+                         linewidth=0.9, zorder=0))
+    ax.axhline(0, color="0.8", linewidth=0.5, zorder=0)
+    ax.axvline(0, color="0.8", linewidth=0.5, zorder=0)
+    _draw_landings(ax, z, x, where)
+    ax.set_title("The l1 ball")
+    _landing_legend(ax, ("at a vertex", "on an edge", "inside (itself)"))
+    # the capped simplex and the 2-sparse simplex, in the plane sum = 1
+    z3 = simplex_points(seed=seed)
+    shifted = z3 - (z3.sum(axis=-1, keepdims=True) - 1.0) / 3.0
+    corners = _to_plane(np.eye(3))
+    p = project_capped_simplex(z3, 1.0, CAP)
+    free = np.count_nonzero((p > 0) & (p < CAP), axis=-1)
+    where = np.where(free == 3, 2, np.where(free == 2, 1, 0))
+    ax = axes[1]
+    ax.add_patch(Polygon(corners, closed=True, facecolor="none", edgecolor="0.6", linewidth=0.6,
+                         linestyle=":", zorder=0))
+    hexagon = [(CAP, 1 - CAP, 0), (1 - CAP, CAP, 0), (0, CAP, 1 - CAP), (0, 1 - CAP, CAP), (1 - CAP, 0, CAP),
+               (CAP, 0, 1 - CAP)]
+    ax.add_patch(Polygon(_to_plane(np.array(hexagon)), closed=True, facecolor="0.93", edgecolor="black",
+                         linewidth=0.9, zorder=0))
+    _draw_landings(ax, _to_plane(shifted), _to_plane(p), where)
+    ax.set_title(f"The capped simplex ($p_i \\leq {CAP:g}$)")
+    _landing_legend(ax, ("at a vertex", "on an edge", "inside"))
+    q = project_sparse_simplex(z3, 2)
+    where = np.count_nonzero(q, axis=-1) - 1  # 0 a vertex, 1 an edge
+    ax = axes[2]
+    ax.add_patch(Polygon(corners, closed=True, facecolor="none", edgecolor="black", linewidth=1.6, zorder=0))
+    _draw_landings(ax, _to_plane(shifted), _to_plane(q), where)
+    ax.set_title("The 2-sparse simplex (the edges)")
+    _landing_legend(ax, ("at a vertex", "on an edge"))
+    for ax in axes[1:]:
+        for (xc, yc), name, (dx, dy) in zip(corners, ("$e_1$", "$e_2$", "$e_3$"),
+                                            ((-0.07, -0.06), (0.04, -0.06), (0.0, 0.05))):
+            ax.text(xc + dx, yc + dy, name, ha="center", va="center")
+    return fig
+
+
 #: the score vector of the temperature path
 PATH_SCORES = (2.0, 1.4, 1.1, 0.5, 0.2, -0.6)
 
@@ -471,6 +555,7 @@ FIGURES = {
     "entmax_support_map": lambda: plot_support_map(alpha=1.5),
     "bars": plot_bars,
     "simplex": plot_simplex,
+    "projections": plot_projections,
     "temperature_path": plot_temperature_path,
 }
 

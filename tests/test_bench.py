@@ -245,3 +245,27 @@ def test_bench_dask_script(tmp_path, capsys):
     md = tmp_path / "dask.md"
     mod.main(["--skip", "memory", "multilabel", "--big-rows", "1000", "--md", str(md)])
     assert "Out of core" in md.read_text() and "1000 rows" in md.read_text()
+
+
+def test_bench_projections_script(tmp_path, capsys):
+    mod = load_script("bench_projections")
+    mod.main(["--shapes", "64x32", "--repeat", "1", "--no-peers", "--md", str(tmp_path / "p.md")])
+    out = capsys.readouterr().out
+    assert "| 64x32 | float64 |" in out and "| 64x32 | float32 |" in out
+    assert (tmp_path / "p.md").read_text().startswith("# The projections")
+
+
+@pytest.mark.slow  # every method of every projection, both dtypes: compiled cold in CI
+def test_compare_algorithms_projections(tmp_path, capsys):
+    """``--map projections`` on the tiny grid: every method of each projection checked
+    against float64 and timed, optax's where installed."""
+    script = load_script("compare_algorithms")
+    res = script.main(["--map", "projections", "--grid", "tiny", "--out", str(tmp_path)])
+    from harness import projection_bench
+
+    g = projection_bench.GRIDS["tiny"]
+    autos = [r for r in res["records"] if r["competitor"] == "auto"]
+    assert len(autos) == len(projection_bench.SETS) * len(g["dtypes"]) * len(g["ns"])
+    assert (tmp_path / "projections.md").read_text().startswith("# The projections' comparison")
+    with pytest.raises(SystemExit):
+        script.main(["--map", "projections", "--methods", "sort"])

@@ -295,7 +295,8 @@ def test_bench_gpu_checks_and_times_every_operation(capsys, tmp_path):
     (rec,) = mod.main(["--shapes", "3x8", "--repeat", "1", "--warmup", "0", "--no-torch",
                        "--json", str(tmp_path / "gpu.json")])
     assert {"copy_ms", "forward_ms", "vjp_ms", "loss_grad_ms", "err_forward", "err_vjp", "err_loss",
-            "entmax15_ms", "entmax13_ms", "entmax_vjp_ms", "entmax_loss_grad_ms"} <= set(rec)
+            "entmax15_ms", "entmax13_ms", "entmax_vjp_ms", "entmax_loss_grad_ms", "simplex_ms", "capped_ms",
+            "err_simplex", "err_capped"} <= set(rec)
     assert rec["err_forward"] <= 1e-5 and rec["err_loss"] <= 1e-5
     assert "| 3x8 | float32 |" in capsys.readouterr().out
     assert (tmp_path / "gpu.json").exists()
@@ -483,3 +484,39 @@ def test_entmax_errors_are_the_cpus_and_come_first(rng):
         sc.entmax_jvp(np.array([[1.5, -0.5]]), np.zeros((1, 2)), 1.5)
     with pytest.raises(ValueError, match="unknown method 'sort' for the GPU; valid methods are 'auto', 'newton'"):
         sc.entmax(np.zeros(3), method="sort")
+
+
+# ---- the projections on the GPU: the simplex of radius r and the capped simplex
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_projections_match_the_cpu(rng, dtype):
+    z = rows(rng, (4, 6), dtype)
+    z[0, :3] = 0.4  # ties
+    z[1, 2] = -np.inf  # a mask
+    for r in (1.0, 2.5):
+        close(sc.project_simplex(z, r), sparsetools.project_simplex(z, r), dtype)
+    per_row = np.array([0.5, 1.0, 2.0, 4.0])
+    close(sc.project_simplex(z, per_row), sparsetools.project_simplex(z, per_row), dtype)
+    for b, u in ((1.0, 0.5), (2.0, 0.6), (3.0, 0.6)):
+        p = sc.project_capped_simplex(z, b, u)
+        assert p.dtype == dtype and p[1, 2] == 0.0
+        close(p, sparsetools.project_capped_simplex(z, b, u), dtype)
+    full = rows(rng, (2, 5), dtype)  # b = n u: every entry at the cap, exactly
+    np.testing.assert_array_equal(sc.project_capped_simplex(full, 2.5, 0.5), np.full((2, 5), 0.5, dtype))
+
+
+def test_projection_errors_are_the_cpus_and_come_first(rng):
+    z = rows(rng, (3, 4))
+    out = np.full(z.shape, 7.0)
+    with pytest.raises(ValueError, match=r"radius is -1.0 in row 2"):
+        sc.project_simplex(z, [1.0, 1.0, -1.0], out=out)
+    with pytest.raises(ValueError, match=r"budget 5.0 is more than n \* upper = 4 \* 1.0"):
+        sc.project_capped_simplex(z, 5.0, out=out)
+    assert (out == 7.0).all()
+    z[1, :3] = -np.inf
+    with pytest.raises(ValueError, match="budget is more than upper times the entries that are not masked"):
+        sc.project_capped_simplex(z, 2.0)
+    z[2, 0] = np.nan
+    with pytest.raises(ValueError, match="z contains NaN in row 2"):
+        sc.project_simplex(z)

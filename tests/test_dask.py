@@ -23,6 +23,15 @@ def _inputs(name, x, axis, rng):
     batch = np.delete(np.array(x.shape), axis % x.ndim).tolist()
     labels = rng.integers(0, n, batch)
     alpha = rng.uniform(1.0, 3.0, batch)
+    if name.startswith("project_"):
+        radius = rng.uniform(0.5, 3.0, batch)
+        kind = name.split("_jvp")[0].split("_vjp")[0]
+        par = {"project_sparse_simplex": dict(k=rng.integers(1, 6, batch), radius=radius),
+               "project_capped_simplex": dict(budget=radius / 2, upper=0.6)}.get(kind, dict(radius=radius))
+        if kind == name:
+            return dict(z=x, **par)
+        p = getattr(st, kind)(x * 3, axis=axis, **par)
+        return dict(p=p, **{"v" if name.endswith("jvp") else "g": rng.standard_normal(x.shape)}, **par)
     if name.startswith("entmax") and name not in ("entmax_jvp", "entmax_vjp", "entmax_dalpha"):
         return dict(z=x, alpha=alpha) if "loss" not in name else dict(z=x, target=labels, alpha=alpha)
     if name in ("entmax_jvp", "entmax_vjp", "entmax_dalpha"):
@@ -127,6 +136,20 @@ def test_keys_differ_between_inputs(rng):
     ra, rb = dask.compute(pa, pb, scheduler="sync")
     np.testing.assert_array_equal(ra, st.sparsemax(a))
     np.testing.assert_array_equal(rb, st.sparsemax(b))
+
+
+def test_binary_functions(rng):
+    x = rng.standard_normal((9, 4)) * 2
+    t = rng.uniform(0, 1, (9, 4))
+    z = da.from_array(x, chunks=(4, 3))
+    _same(st.sparse_sigmoid(z), st.sparse_sigmoid(x))
+    _same(st.sparse_plus(z), st.sparse_plus(x))
+    _same(st.sparsemax_binary_loss(z, t), st.sparsemax_binary_loss(x, t))
+    _same(st.sparsemax_binary_loss_grad(z, da.from_array(t[0], chunks=2)), st.sparsemax_binary_loss_grad(x, t[0]))
+    bad = x.copy()
+    bad[6, 2] = np.nan
+    with pytest.raises(ValueError, match=r"x contains NaN at index \(6, 2\)"):
+        st.sparse_sigmoid(da.from_array(bad, chunks=(4, 3))).compute()
 
 
 def test_one_row(rng):

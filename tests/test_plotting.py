@@ -154,6 +154,23 @@ def test_simplex_projections():
     assert_allclose(plotting._to_plane(np.eye(3)), [[0, 0], [1, 0], [0.5, np.sqrt(3) / 2]], atol=1e-15)
 
 
+def test_projections_figure():
+    fig = plotting.plot_projections()
+    ball, capped, sparse = fig.axes
+    # each panel: the points, then their projections, as drawn
+    pts = ball.collections[0].get_offsets()
+    proj = ball.collections[1].get_offsets()
+    assert_allclose(proj, sparsetools.project_l1_ball(np.asarray(pts)), atol=1e-12)
+    z3 = plotting.simplex_points()
+    assert_allclose(capped.collections[1].get_offsets(),
+                    plotting._to_plane(sparsetools.project_capped_simplex(z3, 1.0, plotting.CAP)), atol=1e-12)
+    assert_allclose(sparse.collections[1].get_offsets(),
+                    plotting._to_plane(sparsetools.project_sparse_simplex(z3, 2)), atol=1e-12)
+    # every kind of landing is shown: inside, edge and vertex on the ball and the hexagon
+    for ax in (ball, capped):
+        assert len({tuple(c) for c in ax.collections[1].get_facecolors()}) == 3
+
+
 def test_temperature_path():
     z = np.array(plotting.PATH_SCORES)
     fig = plotting.plot_temperature_path()

@@ -1,5 +1,6 @@
-"""sparsemax and alpha-entmax on a CUDA GPU with numba-cuda: the same names, arguments and input contract as
-the CPU functions, for NumPy arrays (copied to the device and back) and for device arrays
+"""sparsemax, alpha-entmax and the projections onto the simplex of radius r and the capped
+simplex on a CUDA GPU with numba-cuda: the same names, arguments and input contract as the
+CPU functions, for NumPy arrays (copied to the device and back) and for device arrays
 (Numba device arrays, or anything with ``__cuda_array_interface__``: CuPy arrays, PyTorch
 CUDA tensors), which are used in place and give Numba device arrays back (wrap them with
 ``cupy.asarray`` or ``torch.as_tensor``: no copy).
@@ -151,3 +152,24 @@ __all__ = [
     "sparsemax_threshold",
     "sparsemax_vjp",
 ]
+
+
+def project_simplex(z, radius=1.0, axis=-1, *, method="auto", out=None, stream=None):
+    """``sparsetools.project_simplex`` on the GPU: the projection onto the simplex of
+    radius r (one number or one per row, checked on the host before anything runs). One
+    method, ``"michelot"``: Michelot's steps from max - r until the set stops changing."""
+    from .._projections import _RADIUS, _per_row
+
+    return _launch.project(z, axis, method, out, stream, "simplex",
+                           lambda rows: (_per_row(radius, rows, "radius", _RADIUS),))
+
+
+def project_capped_simplex(z, budget, upper=1.0, axis=-1, *, method="auto", out=None, stream=None):
+    """``sparsetools.project_capped_simplex`` on the GPU: the projection onto
+    {0 <= p <= u, sum p = b} (b and u one number or one per row, b <= n u, checked on the
+    host). One method, ``"newton"``: the root of the current linear piece of
+    sum clip(z - tau, 0, u), guarded by bisection, until it falls on its own piece."""
+    from .._projections import _capped_checked
+
+    return _launch.project(z, axis, method, out, stream, "capped_simplex",
+                           lambda rows: _capped_checked(budget, upper, rows))

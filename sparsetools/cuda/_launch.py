@@ -39,8 +39,17 @@ MAPS = {
                             "Newton's method on the b-norm from the left end of the bracket, guarded by "
                             "bisection, to full precision"),
     },
+    "simplex": {
+        "michelot": GpuMethod("michelot", "simplex_forward", None, None,
+                              "Michelot's steps from max - r until the set stops changing"),
+    },
+    "capped_simplex": {
+        "newton": GpuMethod("newton", "capped_forward", None, None,
+                            "the root of the current linear piece, guarded by bisection, until it falls "
+                            "on its own piece"),
+    },
 }
-AUTO = {"sparsemax": "michelot", "entmax": "newton"}
+AUTO = {"sparsemax": "michelot", "entmax": "newton", "simplex": "michelot", "capped_simplex": "newton"}
 
 #: Threads per row: 32 (one warp) for rows up to ``SHORT_ROW`` entries, 256 above.
 SHORT_ROW = 1024
@@ -122,12 +131,12 @@ def kernels(T):
     """Every kernel of ``_signatures.KERNELS`` for blocks of ``T`` threads (a power of
     two), by name, compiled on first use."""
     if T not in _kernels:
-        from . import _entmax, _long_rows, _reduce, _rows
+        from . import _entmax, _long_rows, _projections, _reduce, _rows
         from ._signatures import KERNELS
 
         red = _reduce.make(T)
         rows = _rows.make(T, red)
-        built = (rows, _long_rows.make(T, red, rows), _entmax.make(T, red, rows))
+        built = (rows, _long_rows.make(T, red, rows), _entmax.make(T, red, rows), _projections.make(T, red, rows))
         found = {name: next((getattr(m, name) for m in built if hasattr(m, name)), None) for name in KERNELS}
         missing = [name for name, k in found.items() if k is None]
         if missing:
@@ -279,6 +288,27 @@ def forward(z, axis, method, out, stream, write, map_="sparsemax", alpha=None):
         kern[R, T, stream](view, res, tau, ksz, status, write)
     _status_check(rows, status, stream)
     return rows, res, tau, ksz, on_device, stream, cuda
+
+
+def project(z, axis, method, out, stream, map_, params_of):
+    """A projection (``map_`` "simplex" or "capped_simplex"): its result, delivered as
+    :func:`deliver` does. ``params_of(rows)`` gives the kernel's parameter arrays, checked
+    on the host before anything runs."""
+    cuda = _cuda()
+    stream = _stream(stream, cuda)
+    rows, view, on_device = _prepare(z, axis, "z", stream, cuda, out)
+    entry = resolve(method, rows.n, map_)
+    params = [cuda.to_device(p, stream=stream) for p in params_of(rows)]
+    R = _launch_rows(rows)
+    T = threads_for(rows.n)
+    res = cuda.device_array(view.shape, dtype=view.dtype, stream=stream)
+    tau = cuda.device_array(R, dtype=np.float64, stream=stream)
+    ksz = cuda.device_array(R, dtype=np.int64, stream=stream)
+    status = cuda.device_array(R, dtype=np.int8, stream=stream)
+    if R:
+        kernels(T)[entry.forward][R, T, stream](view, *params, res, tau, ksz, status, True)
+    _status_check(rows, status, stream)
+    return deliver(rows, res, on_device, out, stream, cuda)
 
 
 def _long_forward(view, res, tau, ksz, status, write, R, T, stream, cuda):

@@ -17,6 +17,7 @@ TARGET_NEG = 7  # a target distribution with a negative entry (-inf included)
 TARGET_SUM = 8  # a target distribution that does not sum to 1
 P_NEG = 9  # p (a sparsemax or entmax output) has a negative entry or -inf
 P_EMPTY = 10  # p has no positive entry, so it has no support
+CAPPED_INFEASIBLE = 11  # a capped simplex's budget is more than its cap times the unmasked entries
 
 #: What each status code means to a user: ``code -> (exception, message)``. The messages
 #: are ``str.format`` templates over the fields ``_contract.Rows.raise_for_status`` fills
@@ -40,4 +41,6 @@ STATUS_MESSAGES = {
                         "output (>= 0)"),
     P_EMPTY: (ValueError, "{name} has no positive entry in {where}; a sparsemax or entmax output "
                           "has at least one"),
+    CAPPED_INFEASIBLE: (ValueError, "budget is more than upper times the entries that are not masked (-inf) "
+                                    "in {where}: that capped simplex is empty"),
 }

@@ -5,7 +5,8 @@
 entry in ``MAPS``.
 """
 
-from . import entmax, sparsemax
+from . import entmax, projections, sparsemax
 
 #: name -> ``_registry.Map``, in the order the documentation lists them.
-MAPS = {m.name: m for m in (sparsemax.MAP, entmax.MAP)}
+MAPS = {m.name: m for m in (sparsemax.MAP, entmax.MAP, projections.SIMPLEX, projections.L1_BALL,
+                             projections.SPARSE_SIMPLEX, projections.CAPPED_SIMPLEX)}
