@@ -75,7 +75,9 @@ def _capped_checked(budget, upper, rows, check_budget=True):
     bs = _per_row(budget, rows, "budget", _RADIUS)
     us = _per_row(upper, rows, "upper", _RADIUS)
     if check_budget:
-        over = np.flatnonzero(np.broadcast_to(bs / us, np.broadcast_shapes(bs.shape, us.shape)) > rows.n)
+        # (b = n u to rounding is the set of one point, every entry at the cap)
+        over = np.flatnonzero(np.broadcast_to(bs > rows.n * us * (1 + 8 * np.finfo(float).eps),
+                                              np.broadcast_shapes(bs.shape, us.shape)))
         if over.size:
             r = int(over[0])
             b, u = float(bs[r if bs.size > 1 else 0]), float(us[r if us.size > 1 else 0])

@@ -390,6 +390,18 @@ def test_capped_simplex_flat_piece_below_the_candidates_bound():
     np.testing.assert_array_equal(p, [0.5, 0.5, 0.5, 0.5, 0, 0, 0.5, 0.5])
 
 
+def test_capped_simplex_budget_n_times_upper_after_rounding(rng):
+    """b = n u computed in floats, where b / u rounds above n: the one point of the set (every
+    entry at the cap), not an empty set; on the GPU kernel's host check too."""
+    u = 0.05
+    b = 3 * u
+    assert b / u > 3
+    z = rng.standard_normal((2, 3))
+    np.testing.assert_array_equal(st.project_capped_simplex(z, b, u), np.full((2, 3), u))
+    with pytest.raises(ValueError, match="is more than n"):
+        st.project_capped_simplex(z, b * (1 + 1e-12), u)
+
+
 def test_capped_simplex_against_scipy(rng):
     from scipy.optimize import minimize
 

@@ -124,7 +124,10 @@ def make(T, red, rows):
         cuda.syncthreads()
         FIN, _, _ = bcount3(shi, fin, 0, 0, tid)
         if st == 0 and beta > FIN:
-            st = 11  # CAPPED_INFEASIBLE
+            if beta > FIN * (1.0 + 8.0 * 2.220446049250313e-16):
+                st = 11  # CAPPED_INFEASIBLE
+            else:
+                beta = f64(FIN)  # b = n u, rounded: every entry capped
         if st != 0:
             if tid == 0:
                 status[r] = st

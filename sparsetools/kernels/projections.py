@@ -408,6 +408,10 @@ def sparse_jacobian(p, out, a):
 
 
 
+#: A budget this close above the cap times the entries (relatively) is b = n u, rounded.
+_BUDGET_SLACK = 1.0 + 8.0 * 2.220446049250313e-16
+
+
 @jit
 def capped_gather(row, buf, a):
     """``(M, m, status)``: the candidates in the scaled frame, and CAPPED_INFEASIBLE when
@@ -437,7 +441,10 @@ def capped_gather(row, buf, a):
         c6 += v >= -3.0
         c8 += v >= -5.0
     if beta > finite:
-        return M, 0, CAPPED_INFEASIBLE
+        if beta > finite * _BUDGET_SLACK:
+            return M, 0, CAPPED_INFEASIBLE
+        beta = np.float64(finite)  # b = n u, but for the rounding of b / u: every entry capped
+        a[0] = beta
     if c1 >= beta:
         lo = -1.5
     elif c2 >= beta:
