@@ -1,5 +1,5 @@
-"""sparsemax and alpha-entmax for JAX: ``jax.custom_vjp`` functions over sparsetools' CPU
-kernels.
+"""sparsemax, alpha-entmax and the projections for JAX: ``jax.custom_vjp`` functions over
+sparsetools' CPU kernels.
 
 ``sparsemax(x, axis=-1)`` and ``sparsemax_loss(z, target, axis=-1)`` work under ``jit``,
 ``grad`` and ``vmap``: the forward pass and the VJP run the toolkit's kernels through
@@ -23,7 +23,8 @@ from numpy.lib.array_utils import normalize_axis_index
 
 import sparsetools as _st
 
-__all__ = ["entmax", "entmax15", "entmax_loss", "sparsemax", "sparsemax_loss"]
+__all__ = ["entmax", "entmax15", "entmax_loss", "project_capped_simplex", "project_l1_ball", "project_simplex",
+           "project_sparse_simplex", "sparsemax", "sparsemax_loss"]
 
 _NATIVE = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -255,3 +256,84 @@ def entmax_loss(z, target, alpha=1.5, axis=-1):
     """
     z, target, ax = _loss_args(z, target, axis)
     return _entmax_loss(z, target, _static_alpha(alpha), ax)
+
+
+# ---------------------------------------------------------------------------------------
+# the projections, their parameters Python numbers (static: new ones trace anew)
+
+_PROJECTIONS = {"simplex": ("radius",), "l1_ball": ("radius",), "capped_simplex": ("budget", "upper"),
+                "sparse_simplex": ("k", "radius")}
+
+
+def _host_project(x, name, params, axis):
+    x = np.asarray(x)
+    return getattr(_st, f"project_{name}")(_compute(x), *params, axis=axis).astype(x.dtype, copy=False)
+
+
+def _host_project_vjp(p, g, name, params, axis):
+    p = np.asarray(p)
+    fn = getattr(_st, f"project_{name}_vjp")
+    return fn(_compute(p), _compute(g), *params, axis=axis).astype(p.dtype, copy=False)
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3))
+def _project(x, name, params, axis):
+    return _call(partial(_host_project, name=name, params=params, axis=axis),
+                 jax.ShapeDtypeStruct(x.shape, x.dtype), x)
+
+
+def _project_fwd(x, name, params, axis):
+    p = _project(x, name, params, axis)
+    return p, p
+
+
+def _project_bwd(name, params, axis, p, g):
+    return (_call(partial(_host_project_vjp, name=name, params=params, axis=axis),
+                  jax.ShapeDtypeStruct(p.shape, p.dtype), p, g),)
+
+
+_project.defvjp(_project_fwd, _project_bwd)
+
+
+def _projection(x, name, values, axis):
+    """A projection of ``x`` with its parameters checked now, at trace time, on one row of
+    x's length (the toolkit's errors: a radius <= 0, a budget above n u, a k < 1)."""
+    x = _check_scores(x)
+    ax = _from_end(axis, x.ndim)
+    params = []
+    for pname, v in zip(_PROJECTIONS[name], values):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{pname} must be a Python number here (it is static under jit), not "
+                            f"{type(v).__name__}; for one per row, use sparsetools.{'project_' + name} or "
+                            f"sparsetools.torch")
+        params.append(int(v) if pname == "k" and float(v).is_integer() else (v if pname == "k" else float(v)))
+    getattr(_st, f"project_{name}")(np.zeros(x.shape[ax]), *params)  # raises the toolkit's error
+    return _project(x, name, tuple(params), ax)
+
+
+def project_simplex(x, radius=1.0, axis=-1):
+    """The projection of each row onto the simplex of radius r (``sparsetools.project_simplex``),
+    differentiable in x with the toolkit's VJP; ``radius`` is a Python number (static).
+
+    >>> import jax.numpy as jnp, sparsetools.jax as sj
+    >>> sj.project_simplex(jnp.array([3.0, 1.0, -0.5]), 2.0)
+    Array([2., 0., 0.], dtype=float32)
+    """
+    return _projection(x, "simplex", (radius,), axis)
+
+
+def project_l1_ball(x, radius=1.0, axis=-1):
+    """The projection of each row onto the l1 ball of radius r (``sparsetools.project_l1_ball``)."""
+    return _projection(x, "l1_ball", (radius,), axis)
+
+
+def project_capped_simplex(x, budget, upper=1.0, axis=-1):
+    """The projection of each row onto {0 <= p <= upper, sum p = budget}
+    (``sparsetools.project_capped_simplex``)."""
+    return _projection(x, "capped_simplex", (budget, upper), axis)
+
+
+def project_sparse_simplex(x, k, radius=1.0, axis=-1):
+    """The projection of each row onto the simplex of radius r with at most k non-zeros
+    (``sparsetools.project_sparse_simplex``)."""
+    return _projection(x, "sparse_simplex", (k, radius), axis)

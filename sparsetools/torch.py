@@ -1,5 +1,5 @@
-"""sparsemax and alpha-entmax for PyTorch: autograd functions, modules and losses over
-sparsetools' kernels.
+"""sparsemax, alpha-entmax and the projections for PyTorch: autograd functions, modules and
+losses over sparsetools' kernels.
 
 The names and signatures follow the ``entmax`` package where it has the same thing
 (``sparsemax(X, dim=-1, k=None, return_support_size=False)``, ``Sparsemax``,
@@ -30,8 +30,8 @@ from torch import nn
 import sparsetools as _st
 
 __all__ = ["Entmax15", "Entmax15Loss", "EntmaxBisect", "EntmaxBisectLoss", "Sparsemax", "SparsemaxLoss", "entmax",
-           "entmax15", "entmax15_loss", "entmax_bisect", "entmax_bisect_loss", "entmax_loss", "sparsemax",
-           "sparsemax_loss"]
+           "entmax15", "entmax15_loss", "entmax_bisect", "entmax_bisect_loss", "entmax_loss", "project_capped_simplex",
+           "project_l1_ball", "project_simplex", "project_sparse_simplex", "sparsemax", "sparsemax_loss"]
 
 _LOW = (torch.float16, torch.bfloat16)
 _REDUCTIONS = ("none", "mean", "sum", "elementwise_mean")
@@ -465,6 +465,143 @@ def _alpha_arg(alpha, X, dim):
 
 
 # ---------------------------------------------------------------------------------------
+# the projections (sparsetools.project_*): the parameters are float64 tensors, 0-d or one
+# per row of X's shape without dim, and get no gradient; the backward pass is the
+# projection's VJP kernel (on the GPU: sparsemax's for the simplex and the sparse simplex,
+# whose J is the same on the support; the others' products go through the host)
+
+_PROJECTIONS = {"simplex": ("radius",), "l1_ball": ("radius",), "capped_simplex": ("budget", "upper"),
+                "sparse_simplex": ("k", "radius")}
+_GPU_PROJECTIONS = ("simplex", "capped_simplex")
+_GPU_SUPPORT_VJP = ("simplex", "sparse_simplex")
+
+
+def _params_np(name, params):
+    out = []
+    for pname, t in zip(_PROJECTIONS[name], params):
+        a = t.detach().cpu().numpy()
+        if pname == "k":
+            a = a.astype(np.int64)
+        out.append(a.item() if a.ndim == 0 else a)
+    return out
+
+
+def _project_impl(x, name, params, dim):
+    ps = _params_np(name, params)
+    if x.is_cuda and name in _GPU_PROJECTIONS:
+        fn = getattr(_gpu(), f"project_{name}")
+        return _from_device(fn(_device(x), *ps, axis=dim, stream=_stream(x)), x)
+    fn = getattr(_st, f"project_{name}")
+    if x.is_cuda:  # no GPU kernel: through the host
+        return _tensor(fn(_host(x.cpu()), *ps, axis=dim), x).to(x.device)
+    return _tensor(fn(_host(x), *ps, axis=dim), x)
+
+
+def _project_vjp_impl(p, g, name, params, dim):
+    if p.is_cuda and name in _GPU_SUPPORT_VJP:
+        return _from_device(_gpu().sparsemax_vjp(_device(p), _device(g), axis=dim, stream=_stream(p)), p)
+    ps = _params_np(name, params)
+    fn = getattr(_st, f"project_{name}_vjp")
+    if p.is_cuda:
+        return _tensor(fn(_host(p.cpu()), _host(g.cpu()), *ps, axis=dim), p).to(p.device)
+    return _tensor(fn(_host(p), _host(g), *ps, axis=dim), p)
+
+
+class _Project(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, name, params, dim):
+        p = _project_impl(x, name, params, dim)
+        ctx.name, ctx.params, ctx.dim = name, params, dim
+        ctx.save_for_backward(p)
+        return p
+
+    @staticmethod
+    def backward(ctx, grad):
+        (p,) = ctx.saved_tensors
+        return _ProjectVjp.apply(p, grad, ctx.name, ctx.params, ctx.dim), None, None, None
+
+
+class _ProjectVjp(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, p, g, name, params, dim):
+        ctx.name, ctx.params, ctx.dim = name, params, dim
+        ctx.save_for_backward(p)
+        return _project_vjp_impl(p, g, name, params, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # linear in g with the symmetric J, which is constant in p on each free set
+        (p,) = ctx.saved_tensors
+        return None, _ProjectVjp.apply(p, grad, ctx.name, ctx.params, ctx.dim), None, None, None
+
+
+@torch.library.custom_op("sparsetools::project", mutates_args=())
+def _project_op(x: torch.Tensor, name: str, params: list[torch.Tensor], dim: int) -> torch.Tensor:
+    return _project_impl(x, name, params, dim)
+
+
+@_project_op.register_fake
+def _(x, name, params, dim):
+    return torch.empty_like(x, memory_format=torch.contiguous_format)
+
+
+@torch.library.custom_op("sparsetools::project_vjp", mutates_args=())
+def _project_vjp_op(p: torch.Tensor, g: torch.Tensor, name: str, params: list[torch.Tensor],
+                    dim: int) -> torch.Tensor:
+    return _project_vjp_impl(p, g, name, params, dim)
+
+
+@_project_vjp_op.register_fake
+def _(p, g, name, params, dim):
+    return torch.empty_like(p, memory_format=torch.contiguous_format)
+
+
+def _project_setup(ctx, inputs, output):
+    ctx.name, ctx.params, ctx.dim = inputs[1], inputs[2], inputs[3]
+    ctx.save_for_backward(output)
+
+
+def _project_backward(ctx, grad):
+    (p,) = ctx.saved_tensors  # (the parameters' list gets a list of no gradients)
+    return _project_vjp_op(p, grad, ctx.name, ctx.params, ctx.dim), None, [None] * len(ctx.params), None
+
+
+_project_op.register_autograd(_project_backward, setup_context=_project_setup)
+
+
+def _project_vjp_setup(ctx, inputs, output):
+    ctx.name, ctx.params, ctx.dim = inputs[2], inputs[3], inputs[4]
+    ctx.save_for_backward(inputs[0])
+
+
+def _project_vjp_backward(ctx, grad):
+    (p,) = ctx.saved_tensors
+    return None, _project_vjp_op(p, grad, ctx.name, ctx.params, ctx.dim), None, [None] * len(ctx.params), None
+
+
+_project_vjp_op.register_autograd(_project_vjp_backward, setup_context=_project_vjp_setup)
+
+
+def _param_arg(value, X, dim, name):
+    """A projection's parameter as the ops take it: a float64 tensor, 0-d or of X's shape
+    without ``dim`` (X's shape with ``dim`` of size 1 is squeezed); it gets no gradient."""
+    if not isinstance(value, torch.Tensor):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name} must be a number or a tensor, not {type(value).__name__}")
+        return torch.tensor(value, dtype=torch.int64 if name == "k" else torch.float64)
+    a = value.detach()
+    if a.dim() == X.dim() and a.dim() > 0 and a.shape[dim] == 1:
+        a = a.squeeze(dim)
+    return a
+
+
+def _project(X, name, values, dim):
+    _check_scores(X)
+    params = [_param_arg(v, X, dim, n) for v, n in zip(values, _PROJECTIONS[name])]
+    return _project_op(X, name, params, dim) if _compiling() else _Project.apply(X, name, params, dim)
+
+
+# ---------------------------------------------------------------------------------------
 # the public functions and modules
 
 
@@ -706,3 +843,33 @@ class Entmax15Loss(EntmaxBisectLoss):
     def __init__(self, k=100, ignore_index=-100, reduction="elementwise_mean"):
         super().__init__(1.5, ignore_index=ignore_index, reduction=reduction)
         self.k = k
+
+
+def project_simplex(X, radius=1.0, dim=-1):
+    """The projection of each row onto the simplex of radius r along ``dim``
+    (``sparsetools.project_simplex``); differentiable in X (the radius, a number or one per
+    row, gets no gradient).
+
+    >>> import torch, sparsetools.torch as st
+    >>> st.project_simplex(torch.tensor([3.0, 1.0, -0.5]), radius=2.0)
+    tensor([2., 0., 0.])
+    """
+    return _project(X, "simplex", (radius,), dim)
+
+
+def project_l1_ball(X, radius=1.0, dim=-1):
+    """The projection of each row onto the l1 ball of radius r (``sparsetools.project_l1_ball``:
+    a row inside is returned as it is); differentiable in X."""
+    return _project(X, "l1_ball", (radius,), dim)
+
+
+def project_capped_simplex(X, budget, upper=1.0, dim=-1):
+    """The projection of each row onto {0 <= p <= upper, sum p = budget}
+    (``sparsetools.project_capped_simplex``); differentiable in X."""
+    return _project(X, "capped_simplex", (budget, upper), dim)
+
+
+def project_sparse_simplex(X, k, radius=1.0, dim=-1):
+    """The projection of each row onto the simplex of radius r with at most k non-zeros
+    (``sparsetools.project_sparse_simplex``); differentiable in X."""
+    return _project(X, "sparse_simplex", (k, radius), dim)

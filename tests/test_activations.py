@@ -163,7 +163,7 @@ def test_softmax_sigmoid_masks_and_errors():
         softmax_sigmoid_jacobian(np.array([[np.nan, 0.0]]))
 
 
-@pytest.mark.parametrize("module", ["_core", "_derivs", "_losses", "_activations"])
+@pytest.mark.parametrize("module", ["_core", "_derivs", "_losses", "_activations", "_projections"])
 def test_docstring_examples(module):
     import importlib
 

@@ -125,3 +125,30 @@ def test_entmax_and_its_loss_under_jit_grad_and_vmap():
         sj.entmax(x, 0.5)
     with pytest.raises(TypeError, match="alpha must be a Python number"):
         sj.entmax(x, jnp.array(1.5))
+
+
+@pytest.mark.parametrize("name, args", [("project_simplex", (2.0,)), ("project_l1_ball", (1.0,)),
+                                        ("project_capped_simplex", (2.0, 0.5)), ("project_sparse_simplex", (3,))])
+def test_projections_under_jit_grad_and_vmap(rng, name, args):
+    fn = getattr(sj, name)
+    z = rng.standard_normal((4, 6))
+    v = rng.standard_normal((4, 6))
+    want = getattr(sparsetools, name)(z, *args)
+    with jax.enable_x64(True):
+        x = jnp.asarray(z)
+        np.testing.assert_array_equal(np.asarray(jax.jit(lambda t: fn(t, *args))(x)), want)
+        np.testing.assert_array_equal(np.asarray(jax.vmap(lambda t: fn(t, *args))(x)), want)
+        g = jax.grad(lambda t: jnp.sum(fn(t, *args) * v))(x)
+    np.testing.assert_allclose(np.asarray(g), getattr(sparsetools, f"{name}_vjp")(want, v, *args), atol=1e-12)
+    got32 = np.asarray(fn(jnp.asarray(z, dtype=jnp.float32), *args))  # float32 in its own precision
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32, want, atol=1e-5)
+
+
+def test_projection_parameters_are_checked_at_trace_time():
+    with pytest.raises(ValueError, match="radius is -1.0"):
+        sj.project_simplex(jnp.zeros(3), -1.0)
+    with pytest.raises(ValueError, match="budget 5.0 is more than n"):
+        sj.project_capped_simplex(jnp.zeros(3), 5.0)
+    with pytest.raises(TypeError, match="radius must be a Python number"):
+        sj.project_l1_ball(jnp.zeros(3), jnp.ones(()))

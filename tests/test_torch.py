@@ -280,3 +280,66 @@ def test_docstring_examples():
 
     res = doctest.testmod(st, optionflags=doctest.NORMALIZE_WHITESPACE, verbose=False)
     assert res.attempted > 0 and res.failed == 0
+
+
+# ---- the projections
+
+_PROJ_CASES = [("project_simplex", (2.0,)), ("project_l1_ball", (1.0,)), ("project_capped_simplex", (2.0, 0.5)),
+               ("project_sparse_simplex", (3,))]
+
+
+@pytest.mark.parametrize("name, args", _PROJ_CASES)
+def test_projections_are_the_numpy_ones_and_differentiable(rng, name, args):
+    fn = getattr(st, name)
+    z = rng.standard_normal((4, 6))
+    x = torch.tensor(z, requires_grad=True)
+    for dim in (-1, 0):
+        np.testing.assert_array_equal(fn(x, *args, dim=dim).detach().numpy(),
+                                      getattr(sparsetools, name)(z, *args, axis=dim))
+    assert torch.autograd.gradcheck(lambda t: fn(t, *args), (x,))
+    assert torch.autograd.gradgradcheck(lambda t: fn(t, *args), (x,))
+    h = fn(x.float(), *args)
+    assert h.dtype == torch.float32
+    assert fn(x.detach().half(), *args).dtype == torch.float16
+
+
+def test_projection_parameters_per_row_and_errors(rng):
+    z = rng.standard_normal((5, 4))
+    r = rng.uniform(0.5, 2, 5)
+    got = st.project_simplex(torch.tensor(z), torch.tensor(r))
+    np.testing.assert_array_equal(got.numpy(), sparsetools.project_simplex(z, r))
+    got = st.project_sparse_simplex(torch.tensor(z), torch.tensor([1, 2, 3, 4, 1])[:, None])  # entmax's shape
+    np.testing.assert_array_equal(got.numpy(), sparsetools.project_sparse_simplex(z, np.array([1, 2, 3, 4, 1])))
+    with pytest.raises(ValueError, match="radius is -1.0"):
+        st.project_l1_ball(torch.tensor(z), -1.0)
+    with pytest.raises(ValueError, match="budget 5.0 is more than n"):
+        st.project_capped_simplex(torch.tensor(z), 5.0)
+    with pytest.raises(TypeError, match="radius must be a number or a tensor"):
+        st.project_simplex(torch.tensor(z), "1")
+
+
+def test_projection_ops_pass_opcheck(rng):
+    from torch.library import opcheck
+
+    x = torch.tensor(rng.standard_normal((3, 5)), requires_grad=True)
+    params = [torch.tensor(2.0, dtype=torch.float64), torch.tensor(0.5, dtype=torch.float64)]
+    opcheck(torch.ops.sparsetools.project.default, (x, "capped_simplex", params, -1))
+    p = st.project_simplex(x.detach(), 2.0)
+    opcheck(torch.ops.sparsetools.project_vjp.default,
+            (p, torch.tensor(rng.standard_normal((3, 5))), "simplex", params[:1], -1))
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # inductor's own use of torch.jit
+def test_torch_compile_fullgraph_projections(rng):
+    x = torch.tensor(rng.standard_normal((3, 5)), requires_grad=True)
+
+    def f(t):
+        return (st.project_capped_simplex(t, 2.0, 0.5) ** 2).sum() + (st.project_l1_ball(t) ** 2).sum()
+
+    y = torch.compile(f, fullgraph=True)(x)
+    y.backward()
+    g = x.grad.clone()
+    x.grad = None
+    f(x).backward()
+    torch.testing.assert_close(g, x.grad)
