@@ -480,7 +480,7 @@ def _params_np(name, params):
     out = []
     for pname, t in zip(_PROJECTIONS[name], params):
         a = t.detach().cpu().numpy()
-        if pname == "k":
+        if pname == "k" and a.dtype.kind in "iu":  # (a floating k is the toolkit's TypeError)
             a = a.astype(np.int64)
         out.append(a.item() if a.ndim == 0 else a)
     return out

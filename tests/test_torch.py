@@ -316,6 +316,8 @@ def test_projection_parameters_per_row_and_errors(rng):
         st.project_capped_simplex(torch.tensor(z), 5.0)
     with pytest.raises(TypeError, match="radius must be a number or a tensor"):
         st.project_simplex(torch.tensor(z), "1")
+    with pytest.raises(TypeError, match="k must be an integer"):
+        st.project_sparse_simplex(torch.tensor(z), torch.tensor(2.5))
 
 
 def test_projection_ops_pass_opcheck(rng):
