@@ -260,7 +260,17 @@ def test_compare_algorithms_projections(tmp_path, capsys):
     """``--map projections`` on the tiny grid: every method of each projection checked
     against float64 and timed, optax's where installed."""
     script = load_script("compare_algorithms")
-    res = script.main(["--map", "projections", "--grid", "tiny", "--out", str(tmp_path)])
+    try:
+        import jax
+
+        x64 = jax.config.jax_enable_x64
+    except ImportError:
+        jax = None
+    try:
+        res = script.main(["--map", "projections", "--grid", "tiny", "--out", str(tmp_path)])
+    finally:  # the optax peers switch JAX to float64 for the whole process: switch it back
+        if jax is not None:
+            jax.config.update("jax_enable_x64", x64)
     from harness import projection_bench
 
     g = projection_bench.GRIDS["tiny"]

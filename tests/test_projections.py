@@ -233,7 +233,11 @@ def test_l1_ball_jacobian_rows():
 def test_against_optax(rng):
     jax = pytest.importorskip("jax")
     proj = pytest.importorskip("optax.projections")
-    jax.config.update("jax_enable_x64", True)
+    with jax.enable_x64(True):  # (a context: the flag is global, and other tests run in float32)
+        _against_optax(jax, proj, rng)
+
+
+def _against_optax(jax, proj, rng):
     z = rng.standard_normal((16, 12)) * 2
     for r in (1.0, 2.5):
         want = np.stack([np.asarray(proj.projection_simplex(jax.numpy.asarray(row), r)) for row in z])
