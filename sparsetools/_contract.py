@@ -167,6 +167,19 @@ def element_index(idx):
     return tuple(int(i) for i in idx)
 
 
+def per_row(a, rows, name):
+    """The float64 array ``a`` as one value (0-d) or one per row of ``rows`` (broadcast from
+    the batch shape), flattened; ValueError naming the shapes otherwise."""
+    if a.ndim == 0:
+        return a.reshape(1)
+    try:
+        return np.ascontiguousarray(np.broadcast_to(a, rows.batch_shape)).reshape(-1)
+    except ValueError:
+        raise ValueError(f"{name} has shape {a.shape}; it must be one number or one per row, "
+                         f"broadcastable to {rows.batch_shape} (the shape of {rows.name} "
+                         f"without axis {rows.axis})") from None
+
+
 def in_all():
     """How a message says where its count of bad rows was taken."""
     return "in all" if CHUNK.get() is None else "in its chunk"

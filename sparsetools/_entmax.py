@@ -10,7 +10,7 @@ one per row.
 import numpy as np
 
 from . import _batched, _dask
-from ._contract import Rows, in_all
+from ._contract import Rows, in_all, per_row
 from ._core import _plain_rows, forward
 from ._derivs import _product
 from ._losses import _TARGET_DOC, _run
@@ -31,15 +31,7 @@ def _alpha(alpha, rows):
     if a.dtype.kind not in "iuf" or a.dtype.kind == "b":
         raise TypeError(f"alpha must be a real number >= 1 or an array of them, not dtype {a.dtype}")
     a = a.astype(np.float64)
-    if a.ndim == 0:
-        arr = a.reshape(1)
-    else:
-        try:
-            arr = np.ascontiguousarray(np.broadcast_to(a, rows.batch_shape)).reshape(-1)
-        except ValueError:
-            raise ValueError(f"alpha has shape {a.shape}; it must be one number or one per row, "
-                             f"broadcastable to {rows.batch_shape} (the shape of {rows.name} "
-                             f"without axis {rows.axis})") from None
+    arr = per_row(a, rows, "alpha")
     bad = np.flatnonzero(~(arr >= 1.0) | (arr == np.inf))
     if bad.size:
         r = int(bad[0])

@@ -5,7 +5,7 @@ k-sparse simplex), their Jacobian products, and the binary sparse functions
 import numpy as np
 
 from . import _batched, _dask
-from ._contract import Rows, as_array, element_index, in_all, pair
+from ._contract import Rows, as_array, element_index, in_all, pair, per_row
 from ._core import forward
 from ._derivs import _product
 from .maps import MAPS
@@ -26,15 +26,7 @@ def _per_row(value, rows, name, what, integer=False):
     if integer and a.dtype.kind == "f":
         raise TypeError(f"{name} must be {what} or an array of them, not dtype {a.dtype}")
     a = a.astype(np.float64)
-    if a.ndim == 0:
-        arr = a.reshape(1)
-    else:
-        try:
-            arr = np.ascontiguousarray(np.broadcast_to(a, rows.batch_shape)).reshape(-1)
-        except ValueError:
-            raise ValueError(f"{name} has shape {a.shape}; it must be one number or one per row, "
-                             f"broadcastable to {rows.batch_shape} (the shape of {rows.name} "
-                             f"without axis {rows.axis})") from None
+    arr = per_row(a, rows, name)
     bad = np.flatnonzero(~(arr >= 1.0 if integer else arr > 0.0) | (arr == np.inf))
     if bad.size:
         r = int(bad[0])

@@ -26,12 +26,12 @@ from .auto import tau_auto
 from .bisect import tau_bisect
 from .common import ALL_NEGINF, HAS_NAN, HAS_POSINF, OK, presolve, psum, row_max
 from .condat import tau_condat
-from .derivs import jacobian_row, jvp_row
+from .derivs import jacobian_row, jvp_row, nonfinite_status
 from .duchi import tau_duchi
 from .heap import tau_heap
 from .michelot import tau_michelot
 from .sort import tau_sort
-from .status import CAPPED_INFEASIBLE
+from .status import CAPPED_INFEASIBLE, P_NEG
 
 # ---------------------------------------------------------------------------------------
 # The sparsemax methods in the scaled frame, with the parameter a map passes last (unused:
@@ -238,12 +238,9 @@ def l1_jvp(p, v, out, r):
     on, st = on_sphere(p, r)
     if st != OK:
         return st
-    for i in range(n):
-        x = v[i]
-        if x != x:
-            return 4  # OTHER_NAN
-        if abs(x) == np.inf:
-            return 5  # OTHER_INF
+    st = nonfinite_status(v)
+    if st != OK:
+        return st
     if not on:
         for i in range(n):
             out[i] = v[i]
@@ -590,7 +587,7 @@ def _free_check(p, u):
         if x == np.inf:
             return 0, HAS_POSINF
         if x < 0.0:
-            return 0, 9  # P_NEG
+            return 0, P_NEG
         k += (x > 0.0) & (x < u)
     return k, OK
 
@@ -603,12 +600,9 @@ def capped_jvp(p, v, out, a):
     k, st = _free_check(p, u)
     if st != OK:
         return st
-    for i in range(n):
-        x = v[i]
-        if x != x:
-            return 4  # OTHER_NAN
-        if abs(x) == np.inf:
-            return 5  # OTHER_INF
+    st = nonfinite_status(v)
+    if st != OK:
+        return st
     s = 0.0
     for i in range(n):
         x = np.float64(p[i])
