@@ -25,7 +25,7 @@ def _inputs():
     """(name, z) pairs: the fixed inputs every function runs on."""
     rng = np.random.default_rng(20261201)
     out = []
-    for shape in ((7,), (5, 9), (3, 4, 33), (2, 300)):
+    for shape in ((7,), (5, 9), (3, 4, 33), (2, 300), (2, 1500)):  # 1500: the blocked candidate pass
         z = rng.standard_normal(shape)
         out.append((f"normal{shape}", z))
         out.append((f"dense{shape}", 1e-3 * z))
@@ -34,6 +34,9 @@ def _inputs():
     masked = rng.standard_normal((4, 12))
     masked[:, ::3] = -np.inf
     out.append(("neginf", masked))
+    masked = rng.standard_normal((2, 700))
+    masked[:, 1::2] = -np.inf
+    out.append(("neginf_long", masked))
     out.append(("offset", 1e6 + rng.standard_normal((3, 20))))
     return out
 

@@ -4,6 +4,7 @@ masks, support sizes, long rows; the dtype x axis x layout matrix; ``out=``."""
 
 import itertools
 
+import numba
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -749,3 +750,77 @@ def test_auto_hands_slow_rows_to_duchi(rng):
     y = np.sort(rng.standard_normal(5000))[::-1] - 0.0
     y = y[y >= y[0] - 1] - y[0]
     assert michelot_steps(y.copy(), y.size, MAX_STEPS)[2]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [512, 527, 1100])
+def test_blocked_candidate_pass_is_the_plain_one(dtype, n, rng):
+    # the blocked pass (16 entries per mask: none kept, all kept, many, a few) gives the
+    # plain pass's values in its order, also for entries exactly at or an ulp off the cut
+    from sparsetools.kernels.common import _candidates_blocked, _candidates_plain, row_max
+
+    rows = []
+    for frac in (0.0, 0.05, 0.4, 1.0):
+        z = rng.standard_normal(n).astype(dtype)
+        keep = rng.random(n) < frac
+        z[keep] = dtype(2.0) - rng.random(keep.sum()).astype(dtype)  # in [max - 1, max]
+        z[0] = dtype(2.0)
+        rows.append(z)
+    edge = np.full(n, -np.inf, dtype)
+    edge[::3] = dtype(1.0)  # exactly max - 1: kept
+    edge[1::3] = np.nextafter(dtype(1.0), dtype(0.0))  # an ulp below: dropped
+    edge[5] = dtype(2.0)
+    rows.append(edge)
+    for z in rows:
+        M, st = row_max(z)
+        for s, lo in ((1.0, -1.0), (0.5, np.nextafter(-1.0, 0.0)), (3.0, -1.0)):
+            a, b = np.full(n, np.nan), np.full(n, np.nan)
+            wa = _candidates_plain(z, M, s, lo, a, 0, 0)
+            wb = _candidates_blocked(z, M, s, lo, b)
+            assert wa == wb
+            assert_array_equal(a[:wa], b[:wb])
+            assert wa == np.count_nonzero((z.astype(np.float64) - M) * s >= lo)
+
+
+def test_vector_intrinsics_match_their_python_versions(rng):
+    from sparsetools.kernels import special
+
+    @numba.njit
+    def run(row, M):
+        out = np.empty(4, np.int64)
+        m = special.block_mask(row, 3, M, 1.0, -1.0)
+        out[0] = m
+        out[1] = special.lowest_bit(m)
+        out[2] = special.bit_count(m)
+        out[3] = special.lowest_bit(np.int64(1) << 40)
+        return out
+
+    row = rng.uniform(0.0, 2.0, 40)
+    got = run(row, 2.0)
+    m = special._py_block_mask(row, 3, 2.0, 1.0, -1.0)
+    assert list(got) == [m, special._py_lowest_bit(m), special._py_bit_count(m), 40]
+
+    @numba.njit
+    def mx(a, b):
+        return special.max_nan(a, b)
+
+    for a, b in [(1.0, 2.0), (np.nan, 1.0), (1.0, np.nan), (-np.inf, -np.inf), (0.0, -0.0), (-0.0, 0.0)]:
+        want = special._py_max_nan(a, b)
+        for t in (np.float64, np.float32):
+            got = mx(t(a), t(b))
+            assert np.array_equal(got, want, equal_nan=True) and np.signbit(got) == np.signbit(want)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_long_row_status(dtype):
+    # the vectorised max pass finds a NaN or +inf anywhere in a long row, and a row of -inf
+    n = 1000
+    z = np.zeros((4, n), dtype)
+    z[0, 777] = np.nan
+    z[1, 999] = np.inf
+    z[2] = -np.inf
+    z[3, 3] = np.nan
+    z[3, 4] = np.inf
+    for r, word in [(0, "NaN"), (1, "inf"), (2, "-inf"), (3, "NaN")]:
+        with pytest.raises(ValueError, match=word):
+            sparsemax(z[r:r + 1])

@@ -32,7 +32,7 @@ import numpy as np
 
 from .._jit import jit
 from . import scalar
-from .common import OK, keep_above, psum, row_max
+from .common import OK, candidates, keep_above, psum, row_max
 from .derivs import _diagnose_pair, _diagnose_target, _support_sum
 from .special import exp_nonpos, log_pos, pow_unit
 
@@ -43,6 +43,10 @@ _MAX_NEWTON = 100
 #: Bisection steps allowed to separate the support (each halves the bracket: 64 reach the
 #: float64 resolution of any bracket in [-1, 0]).
 _MAX_BISECT = 200
+
+
+#: The float64 just above -1: ``v > -1`` is ``v >= _ABOVE_MINUS_ONE``.
+_ABOVE_MINUS_ONE = float(np.nextafter(-1.0, 0.0))
 
 
 @jit(inline=True)
@@ -63,7 +67,7 @@ def power(d, b):
 def gather(row, buf, a):
     """The max, the input check and the candidates of one row: ``(M, m, status)`` with the
     shifted, scaled candidates y = (alpha - 1)(x - M) > -1 in ``buf[:m]`` (for alpha = 1,
-    every entry, y = x - M). Branch-free copy, as ``common.gather``."""
+    every entry, y = x - M). The candidate pass is ``common.candidates``, as sparsemax's."""
     M, st = row_max(row)
     if st != OK:
         return M, 0, st
@@ -72,13 +76,8 @@ def gather(row, buf, a):
         for i in range(n):
             buf[i] = np.float64(row[i]) - M
         return M, n, OK
-    s = a - 1.0
-    w = 0
-    for i in range(n):
-        v = s * (np.float64(row[i]) - M)
-        buf[w] = v
-        w += v > -1.0
-    return M, w, OK
+    # v > -1 is v >= the float64 just above -1
+    return M, candidates(row, M, a - 1.0, _ABOVE_MINUS_ONE, buf), OK
 
 
 @jit(inline=True)

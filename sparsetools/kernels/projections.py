@@ -24,7 +24,7 @@ import numpy as np
 from .._jit import jit
 from .auto import tau_auto
 from .bisect import tau_bisect
-from .common import ALL_NEGINF, HAS_NAN, HAS_POSINF, OK, presolve, psum, row_max
+from .common import ALL_NEGINF, HAS_NAN, HAS_POSINF, OK, candidates, presolve, psum, row_max
 from .condat import tau_condat
 from .derivs import jacobian_row, jvp_row, nonfinite_status
 from .duchi import tau_duchi
@@ -87,13 +87,7 @@ SCALED_METHODS = (
 @jit
 def _scaled_candidates(row, buf, M, r):
     """``buf[:m]``: the entries of ``row`` with ``(x - M) / r >= -1``, in that frame."""
-    s = 1.0 / r
-    w = 0
-    for i in range(row.shape[0]):
-        v = (np.float64(row[i]) - M) * s
-        buf[w] = v
-        w += v >= -1.0
-    return w
+    return candidates(row, M, 1.0 / r, -1.0, buf)
 
 
 # ---------------------------------------------------------------------------------------

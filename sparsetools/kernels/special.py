@@ -47,6 +47,129 @@ def _bits_f64(typingctx, i):
     return types.float64(types.int64), codegen
 
 
+def _py_max_nan(a, b):
+    if a != a or b != b:
+        return a + b  # NaN
+    if a == b:  # +0 above -0, as LLVM's maximum
+        return b if np.signbit(a) else a
+    return a if a > b else b
+
+
+@intrinsic(_py_max_nan)
+def max_nan(typingctx, a, b):
+    """``max(a, b)`` that is NaN when either is NaN (LLVM's ``maximum``), for float32 and
+    float64 alike. A loop ``m = max_nan(m, row[i])`` vectorises: 0.09 ns per float32 entry
+    on a long row against 0.41 for ``m = x if x > m else m``, which Numba leaves a chain of
+    scalar comparisons (its fast-math flags do not reach the ``select`` that LLVM would need
+    to see as a max, and without them a NaN forbids the reordering)."""
+    if not (isinstance(a, types.Float) and a == b and a.bitwidth in (32, 64)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+        from numba.core import cgutils
+
+        lty = args[0].type
+        name = "llvm.maximum.f32" if a.bitwidth == 32 else "llvm.maximum.f64"
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(lty, [lty, lty]), name)
+        return builder.call(fn, args)
+
+    return a(a, a), codegen
+
+
+#: Lanes of ``block_mask``: 16 entries, one 512-bit vector of float32, two of float64.
+BLOCK = 16
+
+
+def _py_block_mask(row, i, M, s, lo):
+    v = (np.asarray(row[i:i + BLOCK], np.float64) - M) * s
+    return int(np.dot(v >= lo, 1 << np.arange(BLOCK)))
+
+
+@intrinsic(_py_block_mask)
+def block_mask(typingctx, row, i, M, s, lo):
+    """Bit j set where ``(float64(row[i + j]) - M) * s >= lo``, for j < ``BLOCK``: the
+    same arithmetic as a scalar loop, on one vector load of a C-contiguous row (the caller
+    makes sure ``i + BLOCK <= len(row)``). A few vector instructions for 16 entries, so a
+    pass over a long row that keeps a few of them costs little more than reading it."""
+    if not (isinstance(row, types.Array) and row.ndim == 1 and row.layout == "C"
+            and isinstance(row.dtype, types.Float) and row.dtype.bitwidth in (32, 64)
+            and isinstance(i, types.Integer)
+            and all(isinstance(x, types.Float) and x.bitwidth == 64 for x in (M, s, lo))):
+        return None
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+
+        rowv, iv, Mv, sv, lov = args
+        data = context.make_array(signature.args[0])(context, builder, rowv).data
+        elem = context.get_value_type(row.dtype)
+        vty = ir.VectorType(elem, BLOCK)
+        dty = ir.VectorType(ir.DoubleType(), BLOCK)
+        i32 = ir.IntType(32)
+        ptr = builder.bitcast(builder.gep(data, [builder.sext(iv, ir.IntType(64))]), vty.as_pointer())
+        v = builder.load(ptr)
+        v.align = row.dtype.bitwidth // 8
+        if row.dtype.bitwidth == 32:
+            v = builder.fpext(v, dty)
+
+        def splat(x):
+            one = builder.insert_element(ir.Constant(dty, ir.Undefined), x, ir.Constant(i32, 0))
+            return builder.shuffle_vector(one, ir.Constant(dty, ir.Undefined),
+                                          ir.Constant(ir.VectorType(i32, BLOCK), [0] * BLOCK))
+
+        d = builder.fmul(builder.fsub(v, splat(Mv)), splat(sv))
+        keep = builder.fcmp_ordered(">=", d, splat(lov))
+        return builder.zext(builder.bitcast(keep, ir.IntType(BLOCK)), ir.IntType(64))
+
+    return types.int64(row, i, M, s, lo), codegen
+
+
+def _py_lowest_bit(x):
+    return (x & -x).bit_length() - 1
+
+
+@intrinsic(_py_lowest_bit)
+def lowest_bit(typingctx, x):
+    """The index of the lowest set bit of a nonzero int64 (``tzcnt``)."""
+    if not isinstance(x, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+        from numba.core import cgutils
+
+        i64 = ir.IntType(64)
+        x64 = context.cast(builder, args[0], signature.args[0], types.int64)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i64, [i64, ir.IntType(1)]),
+                                            "llvm.cttz.i64")
+        return builder.call(fn, [x64, ir.Constant(ir.IntType(1), 1)])
+
+    return types.int64(x), codegen
+
+
+def _py_bit_count(x):
+    return bin(x).count("1")
+
+
+@intrinsic(_py_bit_count)
+def bit_count(typingctx, x):
+    """The number of set bits of an int64 (``popcnt``)."""
+    if not isinstance(x, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+        from numba.core import cgutils
+
+        i64 = ir.IntType(64)
+        x64 = context.cast(builder, args[0], signature.args[0], types.int64)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i64, [i64]), "llvm.ctpop.i64")
+        return builder.call(fn, [x64])
+
+    return types.int64(x), codegen
+
+
 # Round-to-nearest-integer by adding 1.5 * 2**52: the sum's low mantissa bits are the
 # integer, and its bits minus the shifter's bits are that integer as an int64.
 _SHIFTER = 6755399441055744.0
