@@ -53,6 +53,8 @@ def startup_times():
     return out
 
 
+#: The shapes of the method and kernel tables: rows of 16, then the shared benchmark shapes.
+BENCH_SHAPES = ((65536, 16),) + SHAPES
 LATENCY_SHAPES = ((1, 10), (32, 10))
 BUSY_SHAPES = ((32, 10), (8192, 128))
 
@@ -167,13 +169,14 @@ def main(argv=None):
 
 
 def methods_table(methods, dtype, repeat):
-    """The sparsemax methods, one column each."""
-    header = "| regime | shape | copy (ms) | " + " | ".join(methods) + " | best |"
+    """``auto`` (the default), then the sparsemax methods, one column each."""
+    methods = ["auto"] + [m for m in methods if m != "auto"]
+    header = "| regime | shape | copy (ms) | " + " | ".join(methods) + " | best | auto / best |"
     emit(header)
     emit("|" + "---|" * (header.count("|") - 1))
     results = []
     for regime in REGIMES:
-        for shape in SHAPES:
+        for shape in BENCH_SHAPES:
             z = make_rows(shape, regime, dtype)
             ref = sparsetools.sparsemax(z, method="sort")
             cells, copies = [], []
@@ -187,23 +190,25 @@ def methods_table(methods, dtype, repeat):
                 copies.append(c)
                 results.append(dict(regime=regime, shape=list(shape), method=method, seconds=t,
                                     copy_seconds=c, ratio=t / c, max_abs_diff_vs_sort=err))
-            best = methods[int(np.argmin(cells))]
+            b = 1 + int(np.argmin(cells[1:]))
             emit(f"| {regime} | {shape[0]}x{shape[1]} | {np.median(copies) * 1e3:.3f} | "
-                  + " | ".join(f"{r:.2f}" for r in cells) + f" | {best} |")
+                  + " | ".join(f"{r:.2f}" for r in cells) + f" | {methods[b]} | {cells[0] / cells[b]:.2f} |")
     return results
 
 
 def derivatives_table(dtype, repeat):
     """The derivative, loss and softmax kernels (``harness.bench.derivative_cases``)."""
     names = list(derivative_cases(make_rows((2, 4), "normal", dtype)))
-    emit("\n| regime | shape | copy (ms) | " + " | ".join(names) + " |")
-    emit("|" + "---|" * (len(names) + 3))
+    emit("\n| regime | shape | copy (ms) | sparsemax | " + " | ".join(names)
+         + " | sparsemax_loss_and_grad / sparsemax |")
+    emit("|" + "---|" * (len(names) + 5))
     results = []
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for regime in REGIMES:
-        for shape in SHAPES:
+        for shape in BENCH_SHAPES:
             z = make_rows(shape, regime, dtype)
-            cells, copies = [], []
+            t, c = ratio_to_copy(lambda: sparsetools.sparsemax(z), z, repeat=repeat)
+            cells, copies = [t / c], [c]
             for name, (call, check) in derivative_cases(z).items():
                 err = check()
                 if not err <= tol:
@@ -213,8 +218,9 @@ def derivatives_table(dtype, repeat):
                 copies.append(c)
                 results.append(dict(regime=regime, shape=list(shape), kernel=name, seconds=t,
                                     copy_seconds=c, ratio=t / c, max_abs_diff_vs_numpy=err))
+            loss = cells[1 + names.index("sparsemax_loss_and_grad")]
             emit(f"| {regime} | {shape[0]}x{shape[1]} | {np.median(copies) * 1e3:.3f} | "
-                  + " | ".join(f"{r:.2f}" for r in cells) + " |")
+                  + " | ".join(f"{r:.2f}" for r in cells) + f" | {loss / cells[0]:.2f} |")
     return results
 
 
