@@ -17,7 +17,7 @@ import numpy as np
 
 from sparsetools._jit import specialize
 from sparsetools._registry import row_tau
-from sparsetools.kernels.common import apply_row, gather, presolve
+from sparsetools.kernels.common import _candidates_blocked, _candidates_plain, apply_row, gather, presolve, row_max
 from sparsetools.maps import MAPS
 
 import _cli  # scripts/_cli.py: the shared argument checks
@@ -47,6 +47,50 @@ def _stages(z, out, upto, method):
     return acc
 
 
+@numba.njit(error_model="numpy")
+def _candidate_pass(z, blocked):
+    """The candidate pass alone over every row (the max computed beforehand, untimed)."""
+    n = z.shape[1]
+    buf = np.empty(n)
+    M = np.empty(z.shape[0])
+    for r in range(z.shape[0]):
+        M[r] = row_max(z[r])[0]
+    return M, buf
+
+
+@numba.njit(error_model="numpy")
+def _run_candidates(z, M, buf, blocked):
+    w = 0
+    for r in range(z.shape[0]):
+        if blocked:
+            w += _candidates_blocked(z[r], M[r], 1.0, -1.0, buf)
+        else:
+            w += _candidates_plain(z[r], M[r], 1.0, -1.0, buf, 0, 0)
+    return w
+
+
+def candidates_table(shapes, repeat):
+    """The plain and the blocked candidate pass, ns per entry, one thread, both dtypes:
+    what ``kernels.common.BLOCKED_FROM`` is chosen from."""
+    print("candidate pass alone, ns per entry, one thread: plain / blocked\n")
+    print("| regime | shape | float64 plain | float64 blocked | float32 plain | float32 blocked |")
+    print("|---|---|---|---|---|---|")
+    for regime in REGIMES:
+        for shape in shapes:
+            cells = []
+            for dtype in (np.float64, np.float32):
+                z = make_rows(shape, regime, dtype)
+                M, buf = _candidate_pass(z, False)
+                per = 1e9 / z.size
+                for blocked in (False, True):
+                    cells.append(_best(lambda: _run_candidates(z, M, buf, blocked), repeat) * per)
+            print(f"| {regime} | {shape[0]}x{shape[1]} | " + " | ".join(f"{c:.2f}" for c in cells) + " |",
+                  flush=True)
+
+
+CANDIDATE_SHAPES = ((8192, 128), (4096, 256), (2048, 512), (1024, 1024), (64, 16384))
+
+
 def _best(f, repeat):
     f()
     times = []
@@ -62,7 +106,12 @@ def main(argv=None):
     ap.add_argument("--repeat", type=_cli.positive_int, default=7, help="timings per stage (the minimum is kept)")
     ap.add_argument("--shape", action="append", metavar="ROWSxN", type=_cli.shape,
                     help="a shape to time instead of the benchmark's (repeatable), e.g. 64x128")
+    ap.add_argument("--candidates", action="store_true",
+                    help="time the plain and the blocked candidate pass instead (rows of 128 to 16384)")
     args = ap.parse_args(argv)
+    if args.candidates:
+        candidates_table(args.shape or CANDIDATE_SHAPES, args.repeat)
+        return
     shapes = args.shape or SHAPES
     methods = MAPS["sparsemax"].methods
     print("ns per entry, one thread; each stage is the difference of two cumulative timings\n")

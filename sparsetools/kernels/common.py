@@ -40,13 +40,13 @@ def row_max(row):
 
 
 #: Rows of at least this many entries take the blocked candidate pass
-#: (``_candidates_blocked``), shorter ones the plain one. ns per entry on one thread, plain /
-#: blocked (``scripts/bench_passes.py``-style timings of the candidate pass alone, N(0, 1)
-#: rows then the same times 1e-3): float32 rows of 256 0.73 / 0.96 and 0.75 / 0.59, of 1024
-#: 0.63 / 0.50 and 0.67 / 0.84, of 16384 0.74 / 0.23 and 0.74 / 0.54; float64 rows of 256
-#: 0.94 / 0.97 and 0.88 / 0.61, of 1024 0.73 / 0.55 and 0.74 / 0.52, of 16384 0.80 / 0.31
-#: and 0.72 / 0.63. On short rows a block holds a candidate about every other time, and the
-#: branch on it mispredicts as often.
+#: (``_candidates_blocked``), shorter ones the plain one. ``python scripts/bench_passes.py
+#: --candidates`` (the pass alone, one thread, ns per entry, plain / blocked, float64 then
+#: float32), N(0, 1) rows of 128: 0.51 / 0.78 and 0.49 / 0.90; of 256: 0.49 / 0.58 and
+#: 0.52 / 0.67; of 512: 0.49 / 0.33 and 0.49 / 0.47; of 1024: 0.49 / 0.10 and 0.48 / 0.11;
+#: of 16384: 0.48 / 0.09 and 0.48 / 0.11. Dense rows (every entry a candidate): about 0.48 /
+#: 0.35 at every length. On short N(0, 1) rows a block holds a candidate about every other
+#: time, and the branch on it mispredicts as often.
 BLOCKED_FROM = 512
 
 
