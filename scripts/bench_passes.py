@@ -88,7 +88,8 @@ def candidates_table(shapes, repeat):
                   flush=True)
 
 
-CANDIDATE_SHAPES = ((8192, 128), (4096, 256), (2048, 512), (1024, 1024), (64, 16384))
+CANDIDATE_SHAPES = ((65536, 16), (32768, 32), (16384, 64), (8192, 128), (4096, 256), (2048, 512),
+                    (1024, 1024), (64, 16384))
 
 
 def _best(f, repeat):
@@ -107,7 +108,7 @@ def main(argv=None):
     ap.add_argument("--shape", action="append", metavar="ROWSxN", type=_cli.shape,
                     help="a shape to time instead of the benchmark's (repeatable), e.g. 64x128")
     ap.add_argument("--candidates", action="store_true",
-                    help="time the plain and the blocked candidate pass instead (rows of 128 to 16384)")
+                    help="time the plain and the blocked candidate pass instead (rows of 16 to 16384)")
     args = ap.parse_args(argv)
     if args.candidates:
         candidates_table(args.shape or CANDIDATE_SHAPES, args.repeat)

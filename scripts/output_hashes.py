@@ -25,7 +25,7 @@ def _inputs():
     """(name, z) pairs: the fixed inputs every function runs on."""
     rng = np.random.default_rng(20261201)
     out = []
-    for shape in ((7,), (5, 9), (3, 4, 33), (2, 300), (2, 1500)):  # 1500: the blocked candidate pass
+    for shape in ((7,), (5, 9), (3, 4, 33), (2, 300), (2, 1500)):  # rows of 64 or more: the blocked candidate pass
         z = rng.standard_normal(shape)
         out.append((f"normal{shape}", z))
         out.append((f"dense{shape}", 1e-3 * z))

@@ -753,9 +753,10 @@ def test_auto_hands_slow_rows_to_duchi(rng):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("n", [512, 527, 1100])
+@pytest.mark.parametrize("n", [64, 100, 527, 1100])
 def test_blocked_candidate_pass_is_the_plain_one(dtype, n, rng):
-    # the blocked pass (16 entries per mask: none kept, all kept, many, a few) gives the
+    # the blocked pass (64-entry spans with a few kept entries, then 16-entry blocks: none
+    # kept, all kept, many, a few; a 16-entry span and a tail at the end) gives the
     # plain pass's values in its order, also for entries exactly at or an ulp off the cut
     from sparsetools.kernels.common import _candidates_blocked, _candidates_plain, row_max
 

@@ -42,12 +42,12 @@ def row_max(row):
 #: Rows of at least this many entries take the blocked candidate pass
 #: (``_candidates_blocked``), shorter ones the plain one. ``python scripts/bench_passes.py
 #: --candidates`` (the pass alone, one thread, ns per entry, plain / blocked, float64 then
-#: float32), N(0, 1) rows of 128: 0.51 / 0.78 and 0.49 / 0.90; of 256: 0.49 / 0.58 and
-#: 0.52 / 0.67; of 512: 0.49 / 0.33 and 0.49 / 0.47; of 1024: 0.49 / 0.10 and 0.48 / 0.11;
-#: of 16384: 0.48 / 0.09 and 0.48 / 0.11. Dense rows (every entry a candidate): about 0.48 /
-#: 0.35 at every length. On short N(0, 1) rows a block holds a candidate about every other
-#: time, and the branch on it mispredicts as often.
-BLOCKED_FROM = 512
+#: float32), N(0, 1) rows of 16: 0.51 / 1.24 and 0.51 / 1.34; of 32: 0.50 / 0.97 and
+#: 0.50 / 1.09; of 64: 0.50 / 0.27 and 0.50 / 0.30; of 128: 0.49 / 0.13 and 0.48 / 0.15;
+#: of 1024: 0.49 / 0.09 and 0.48 / 0.11. Dense rows (every entry a candidate): 0.47 / 0.35
+#: and 0.50 / 0.40 from 64 on. On rows of 16 or 32 a span is a single 16-entry block whose
+#: branches mispredict about every other row, which costs more than the plain copy.
+BLOCKED_FROM = 64
 
 
 def candidates(row, M, s, lo, buf):
@@ -57,10 +57,11 @@ def candidates(row, M, s, lo, buf):
     The plain pass copies every entry and advances only for a kept one (branch-free: a
     data-dependent branch here mispredicts and costs 4x on short rows; its only
     loop-carried dependency is the count). The blocked one (C-contiguous rows of
-    ``BLOCKED_FROM`` entries or more) tests 16 entries at once (``special.block_mask``) and
-    then copies none of them, all 16 as one vector, the plain way when many are kept, or
-    the kept ones one by one from the mask's bits: on a long N(0, 1) row nearly every
-    block holds no candidate.
+    ``BLOCKED_FROM`` entries or more) first tests 64 entries at once, four 16-entry masks
+    (``special.block_mask``): when few of them are kept, it copies those one by one from
+    the mask's bits; when many are, it takes the 16-entry blocks one at a time (all kept:
+    one vector copy; many: the plain loop; a few: their bits). On N(0, 1) rows most
+    64-entry spans hold a handful of candidates or none.
     """
     w = 0
     for i in range(row.shape[0]):
@@ -79,9 +80,19 @@ def _candidates_plain(row, M, s, lo, buf, start, w):
     return w
 
 
-#: A block with at least this many kept entries is copied by the plain loop.
+#: A 16-entry block with at least this many kept entries is copied by the plain loop.
 _DENSE_BLOCK = 6
 _FULL = (1 << BLOCK) - 1
+
+
+@jit(inline=True)
+def _keep_bits(row, M, s, lo, buf, w, i, mask):
+    """Copy the entries ``row[i + j]`` for the set bits j of ``mask``; the new count."""
+    while mask:
+        buf[w] = (np.float64(row[i + lowest_bit(mask)]) - M) * s
+        w += 1
+        mask &= mask - 1
+    return w
 
 
 @jit(inline=True)
@@ -90,23 +101,33 @@ def _candidates_blocked(row, M, s, lo, buf):
     w = 0
     i = 0
     while i + BLOCK <= n:
-        mask = block_mask(row, i, M, s, lo)
-        if mask == _FULL:
-            for j in range(BLOCK):
-                buf[w + j] = (np.float64(row[i + j]) - M) * s
-            w += BLOCK
-        elif mask:
-            if bit_count(mask) >= _DENSE_BLOCK:
-                for j in range(i, i + BLOCK):
-                    v = (np.float64(row[j]) - M) * s
-                    buf[w] = v
-                    w += v >= lo
-            else:
-                while mask:
-                    buf[w] = (np.float64(row[i + lowest_bit(mask)]) - M) * s
-                    w += 1
-                    mask &= mask - 1
-        i += BLOCK
+        if i + 4 * BLOCK <= n:
+            mask = (block_mask(row, i, M, s, lo)
+                    | (block_mask(row, i + BLOCK, M, s, lo) << BLOCK)
+                    | (block_mask(row, i + 2 * BLOCK, M, s, lo) << (2 * BLOCK))
+                    | (block_mask(row, i + 3 * BLOCK, M, s, lo) << (3 * BLOCK)))
+            span = 4 * BLOCK
+        else:
+            mask = block_mask(row, i, M, s, lo)
+            span = BLOCK
+        if 4 * bit_count(mask) < span:  # a few: straight from the bits
+            w = _keep_bits(row, M, s, lo, buf, w, i, mask)
+        else:
+            for b in range(0, span, BLOCK):
+                m16 = (mask >> b) & _FULL
+                k = i + b
+                if m16 == _FULL:
+                    for j in range(BLOCK):
+                        buf[w + j] = (np.float64(row[k + j]) - M) * s
+                    w += BLOCK
+                elif bit_count(m16) >= _DENSE_BLOCK:
+                    for j in range(k, k + BLOCK):
+                        v = (np.float64(row[j]) - M) * s
+                        buf[w] = v
+                        w += v >= lo
+                else:
+                    w = _keep_bits(row, M, s, lo, buf, w, k, m16)
+        i += span
     return _candidates_plain(row, M, s, lo, buf, i, w)
 
 
