@@ -125,49 +125,46 @@ def block_mask(typingctx, row, i, M, s, lo):
     return types.int64(row, i, M, s, lo), codegen
 
 
+def _bit_intrinsic(name, llvm_name, doc, python_impl, zero_undefined=False):
+    """An intrinsic ``int64 f(int64)`` that is the LLVM bit-counting intrinsic
+    ``llvm_name`` (whose second argument, for ``cttz``, says a zero input is undefined)."""
+
+    def typer(typingctx, x):
+        if not isinstance(x, types.Integer):
+            return None
+
+        def codegen(context, builder, signature, args):
+            from llvmlite import ir
+            from numba.core import cgutils
+
+            i64 = ir.IntType(64)
+            call = [context.cast(builder, args[0], signature.args[0], types.int64)]
+            if zero_undefined:
+                call.append(ir.Constant(ir.IntType(1), 1))
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(i64, [c.type for c in call]), llvm_name)
+            return builder.call(fn, call)
+
+        return types.int64(x), codegen
+
+    typer.__name__ = typer.__qualname__ = name
+    typer.__doc__ = doc
+    return intrinsic(python_impl)(typer)
+
+
 def _py_lowest_bit(x):
     return (x & -x).bit_length() - 1
 
 
-@intrinsic(_py_lowest_bit)
-def lowest_bit(typingctx, x):
-    """The index of the lowest set bit of a nonzero int64 (``tzcnt``)."""
-    if not isinstance(x, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):
-        from llvmlite import ir
-        from numba.core import cgutils
-
-        i64 = ir.IntType(64)
-        x64 = context.cast(builder, args[0], signature.args[0], types.int64)
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i64, [i64, ir.IntType(1)]),
-                                            "llvm.cttz.i64")
-        return builder.call(fn, [x64, ir.Constant(ir.IntType(1), 1)])
-
-    return types.int64(x), codegen
-
-
 def _py_bit_count(x):
-    return bin(x).count("1")
+    return bin(x & 0xFFFFFFFFFFFFFFFF).count("1")
 
 
-@intrinsic(_py_bit_count)
-def bit_count(typingctx, x):
-    """The number of set bits of an int64 (``popcnt``)."""
-    if not isinstance(x, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):
-        from llvmlite import ir
-        from numba.core import cgutils
-
-        i64 = ir.IntType(64)
-        x64 = context.cast(builder, args[0], signature.args[0], types.int64)
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i64, [i64]), "llvm.ctpop.i64")
-        return builder.call(fn, [x64])
-
-    return types.int64(x), codegen
+lowest_bit = _bit_intrinsic("lowest_bit", "llvm.cttz.i64",
+                            "The index of the lowest set bit of a nonzero int64 (``tzcnt``).",
+                            _py_lowest_bit, zero_undefined=True)
+bit_count = _bit_intrinsic("bit_count", "llvm.ctpop.i64",
+                           "The number of set bits of an int64 (``popcnt``).", _py_bit_count)
 
 
 # Round-to-nearest-integer by adding 1.5 * 2**52: the sum's low mantissa bits are the
