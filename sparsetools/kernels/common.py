@@ -63,12 +63,7 @@ def candidates(row, M, s, lo, buf):
     one vector copy; many: the plain loop; a few: their bits). On N(0, 1) rows most
     64-entry spans hold a handful of candidates or none.
     """
-    w = 0
-    for i in range(row.shape[0]):
-        v = (np.float64(row[i]) - M) * s
-        buf[w] = v
-        w += v >= lo
-    return w
+    return _candidates_plain(row, M, s, lo, buf, 0, 0)  # compiled code takes the overload below
 
 
 @jit(inline=True)
