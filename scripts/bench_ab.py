@@ -38,13 +38,13 @@ def load_old(path):
     return importlib.import_module("sparsetools_old")
 
 
-def cases(dtypes, small):
+def cases(dtypes, small, shapes=SHAPES):
     """(name, z, {function: call(module)}) for the shapes, regimes and dtypes."""
     rng = np.random.default_rng(0)
     out = []
     for dtype in dtypes:
         for regime, scale in (("normal", 1.0), ("dense", 1e-3)):
-            for rows, n in SHAPES:
+            for rows, n in shapes:
                 z = (scale * rng.standard_normal((rows, n))).astype(dtype)
                 labels = rng.integers(0, n, rows)
                 q = sparsetools.sparsemax(rng.standard_normal((rows, n))).astype(dtype)
@@ -73,6 +73,8 @@ def main(argv=None):
     ap.add_argument("--dtype", nargs="+", default=["float64", "float32"], choices=["float64", "float32"])
     ap.add_argument("--small", nargs="*", type=_cli.shape, default=[(1, 10), (32, 10)],
                     help="small-call shapes ROWSxN (default 1x10 32x10)")
+    ap.add_argument("--shapes", nargs="+", type=_cli.shape, default=list(SHAPES),
+                    help="shapes ROWSxN of both regimes (default 8192x128 2048x1024 64x16384)")
     args = ap.parse_args(argv)
     if not (args.old / "__init__.py").is_file():
         ap.error(f"--old {args.old}: not a package folder (no __init__.py)")
@@ -80,7 +82,7 @@ def main(argv=None):
     print(f"new: {Path(sparsetools.__file__).parent}; old: {args.old}; medians of {args.repeat} rounds")
     print("| case | function | old / copy | new / copy | new / old |\n|---|---|---|---|---|")
     rows = []
-    for name, z, fns in cases(args.dtype, args.small):
+    for name, z, fns in cases(args.dtype, args.small, args.shapes):
         calls = {}
         for fn, f in fns.items():
             calls["old " + fn] = lambda f=f: f(old)

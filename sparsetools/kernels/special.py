@@ -77,6 +77,66 @@ def max_nan(typingctx, a, b):
     return a(a, a), codegen
 
 
+def _py_if_positive(c, x):
+    return x if c > 0.0 else 0.0
+
+
+def _py_is_positive(x):
+    return 1 if x > 0.0 else 0
+
+
+# Numba lowers a conditional expression (and the builtin ``max`` of two floats) to control
+# flow, and without fast-math flags on the ``select`` LLVM does not turn it back into one
+# inside a reduction: ``x if x > 0 else 0.0`` summed over an L1-resident row costs 0.78 ns
+# per entry written that way, 0.14 with ``if_positive`` and ``is_positive``, whose ``fcmp``
+# and ``select`` (or ``zext``) vectorise to a compare and a blend (a ``vmaxpd`` with 0
+# when x is c) or a mask.
+
+
+def _positive(builder, c):
+    from llvmlite import ir
+
+    return builder.fcmp_ordered(">", c, ir.Constant(ir.DoubleType(), 0.0))
+
+
+def _is_f64(*xs):
+    return all(isinstance(x, types.Float) and x.bitwidth == 64 for x in xs)
+
+
+@intrinsic(_py_if_positive)
+def if_positive(typingctx, c, x):
+    """``x if c > 0 else 0.0`` for float64 c and x (a NaN c gives 0), branch-free."""
+    if not _is_f64(c, x):
+        return None
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+
+        return builder.select(_positive(builder, args[0]), args[1], ir.Constant(ir.DoubleType(), 0.0))
+
+    return types.float64(types.float64, types.float64), codegen
+
+
+@intrinsic(_py_is_positive)
+def is_positive(typingctx, x):
+    """``1 if x > 0 else 0`` as an int64, for a float64 x, branch-free."""
+    if not _is_f64(x):
+        return None
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+
+        return builder.zext(_positive(builder, args[0]), ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@jit(inline=True)
+def positive_part(x):
+    """``x if x > 0 else 0.0`` (NaN and -0 give +0), branch-free (``if_positive``)."""
+    return if_positive(x, x)
+
+
 #: Lanes of ``block_mask``: 16 entries, one 512-bit vector of float32, two of float64.
 BLOCK = 16
 
