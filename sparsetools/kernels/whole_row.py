@@ -10,8 +10,10 @@ candidates are most of the row, skipping the copy altogether is cheaper still.
 So ``sparsemax_whole_row`` first counts the candidates (entries above max - 1) among the
 row's first ``PROBE`` entries. A dense prefix (more than one in ``DENSE_ONE_IN``) sends the
 row to Michelot's steps over the whole row, from t = -1 in the shifted frame; a sparse one
-to the staged path, whose method (``tau_guarded_newton``) makes the same steps as read-only
-passes over the candidates. Either way the steps stop when one keeps the count of its set:
+to the staged path, whose method makes the same steps as read-only passes over the
+candidates (``tau_guarded_newton``), or, when at most ``kernels.auto.MAX_STEPS`` survive the
+first step, is ``michelot`` itself (compacting a few entries costs less than a pass).
+Either way the steps stop when one keeps the count of its set:
 the sets of successive steps are nested (Michelot's t only grows), so an equal count means
 an equal set, the support. The support is then compacted, in the row's order, and tau
 computed from it as every method computes it, ``(sum - 1) / k`` with the sum over the
@@ -26,8 +28,9 @@ A row that has not converged after ``ROW_PASSES`` steps (values that fall off sl
 import numpy as np
 
 from .._jit import jit
-from .auto import tau_auto
+from .auto import MAX_STEPS, tau_auto
 from .common import OK, candidates, keep_above, presolve, psum, row_max, shifted, step_sums
+from .michelot import tau_michelot
 from .special import is_positive
 
 #: Steps made as read-only passes before a row goes on to the guarded Michelot kernel.
@@ -88,7 +91,10 @@ def sparsemax_whole_row(row, buf, tmp):
         return M, (psum(buf, 0, m) - 1.0) / m, m, OK
     t, k, done = presolve(buf, m)
     if not done:
-        t, k = tau_guarded_newton(buf, k, tmp)
+        if k <= MAX_STEPS:  # a few candidates: compacting them costs less than a pass
+            t, k = tau_michelot(buf, k, tmp)
+        else:
+            t, k = tau_guarded_newton(buf, k, tmp)
     return M, t, k, OK
 
 
