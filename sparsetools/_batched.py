@@ -25,7 +25,6 @@ from ._registry import (
     row_param,
     row_presolve,
     row_tau,
-    row_whole,
 )
 from .kernels.common import BAD_LABEL, OK, TARGET_SUM
 from .kernels.derivs import (
@@ -47,27 +46,12 @@ def chunk(c, nchunks, rows):
     return c * rows // nchunks, (c + 1) * rows // nchunks
 
 
+@jit(inline=True)
 def forward_row(row, buf, tmp, a, code):
     """``(M, t, k, status)`` of one row with the map and method of ``code``: the candidate
-    pass, the first step, and the method only where that step has not settled the row; or
-    the method alone when it is a whole-row kernel (chosen at compile time). ``buf`` and
-    ``tmp`` are float64 scratch rows; ``a`` is the row's parameter (``row_param``)."""
-    if _registry.whole_row(code):
-        return row_whole(row, buf, tmp, a, code)
-    return _staged_row(row, buf, tmp, a, code)
-
-
-@overload(forward_row, inline="always")
-def _forward_row(row, buf, tmp, a, code):
-    if not isinstance(code, types.IntegerLiteral):
-        return None
-    if _registry.whole_row(code.literal_value):
-        return lambda row, buf, tmp, a, code: row_whole(row, buf, tmp, a, code)
-    return lambda row, buf, tmp, a, code: _staged_row(row, buf, tmp, a, code)
-
-
-@jit(inline=True)
-def _staged_row(row, buf, tmp, a, code):
+    pass, the first step, and the method only where that step has not settled the row.
+    ``buf`` and ``tmp`` are float64 scratch rows; ``a`` is the row's parameter
+    (``row_param``)."""
     M, m, st = row_gather(row, buf, a, code)
     if st != OK:
         return M, 0.0, 0, st

@@ -32,18 +32,13 @@ from ._jit import UNCACHED_FROM as RUNTIME_CODES  # codes of methods registered 
 
 class Method:
     """One threshold finder of a map: ``kernel(y, m, tmp) -> (t, k)`` on the shifted
-    candidates ``y[:m]`` (see ``sparsetools.kernels``), with its reference.
+    candidates ``y[:m]`` (see ``sparsetools.kernels``), with its reference."""
 
-    A *whole-row* method (``row`` true) replaces the candidate pass, the first step and the
-    finder together: ``kernel(row, buf, tmp) -> (M, t, k, status)`` of one row of scores,
-    with ``buf`` and ``tmp`` float64 scratch rows of its length (sparsemax's ``auto`` on
-    short rows, ``kernels.whole_row``)."""
+    __slots__ = ("name", "kernel", "map", "summary", "code", "cached")
 
-    __slots__ = ("name", "kernel", "map", "summary", "code", "cached", "row")
-
-    def __init__(self, name, kernel, map_, summary, code, cached, row=False):
+    def __init__(self, name, kernel, map_, summary, code, cached):
         self.name, self.kernel, self.map, self.summary = name, kernel, map_, summary
-        self.code, self.cached, self.row = code, cached, row
+        self.code, self.cached = code, cached
 
     def __repr__(self):
         return f"<method {self.map.name}/{self.name}: {self.summary}>"
@@ -80,9 +75,8 @@ class Map:
         """The public methods' names, in registration order."""
         return tuple(self.methods)
 
-    def method(self, name, kernel, summary, *, public=True, row=False, _builtin=True):
-        """Register ``kernel`` as the method ``name`` of this map and return its entry
-        (``row``: a whole-row kernel, see ``Method``)."""
+    def method(self, name, kernel, summary, *, public=True, _builtin=True):
+        """Register ``kernel`` as the method ``name`` of this map and return its entry."""
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(f"a method name must be an identifier string, not {name!r}")
         if name == "auto" or name in self.methods or name in self.hidden:
@@ -94,7 +88,7 @@ class Map:
             code = _code(f"{self.name}/{name}", (kernel,))
         else:
             code = _next_runtime_code()
-        entry = Method(name, kernel, self, summary, code, cached=_builtin and CACHE, row=row)
+        entry = Method(name, kernel, self, summary, code, cached=_builtin and CACHE)
         _claim(code, self, entry)
         (self.methods if public else self.hidden)[name] = entry
         return entry
@@ -235,17 +229,6 @@ def row_tau(y, m, tmp, a, code):
     return _call(code, _BY_CODE[code][1].kernel, (y, m, tmp), a)
 
 
-def row_whole(row, buf, tmp, a, code):
-    """A whole-row method's ``(M, t, k, status)`` of one row of scores."""
-    return _call(code, _BY_CODE[code][1].kernel, (row, buf, tmp), a)
-
-
-def whole_row(code):
-    """Whether the method of ``code`` is a whole-row kernel (a Python-time question)."""
-    method = _BY_CODE[code][1]
-    return method is not None and method.row
-
-
 def row_gather(row, buf, a, code):
     """The map's candidate pass: ``(M, m, status)``, candidates in ``buf[:m]``."""
     return _call(code, _BY_CODE[code][0].gather, (row, buf), a)
@@ -272,7 +255,6 @@ def row_jacobian(p, out, a, code):
 
 
 _dispatch(row_tau, lambda mp, me: me.kernel)
-_dispatch(row_whole, lambda mp, me: me.kernel)
 _dispatch(row_gather, lambda mp, me: mp.gather)
 _dispatch(row_presolve, lambda mp, me: mp.presolve)
 _dispatch(row_apply, lambda mp, me: mp.apply)

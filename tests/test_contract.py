@@ -301,22 +301,18 @@ def test_out_read_only():
         sparsemax(z, out=z)
 
 
-def test_auto_has_its_own_kernels():
-    # whole-row kernel up to WHOLE_ROW_MAX, the guarded Michelot kernel beyond; neither is public
-    from sparsetools.kernels.auto import tau_auto
-    from sparsetools.kernels.whole_row import sparsemax_whole_row
+def test_auto_has_its_own_kernel():
+    # the rule is per row (kernels/auto.py; tests/test_sparsemax.py checks it), not per shape
+    from sparsetools.kernels.auto import MAX_STEPS, tau_auto
     from sparsetools.maps import MAPS
-    from sparsetools.maps.sparsemax import WHOLE_ROW_MAX
 
     sm = MAPS["sparsemax"]
-    for n in (1, 8, 128, 8192, WHOLE_ROW_MAX):
+    for n in (MAX_STEPS + 1, 128, 8192, 10**6):
         entry = sm.resolve("auto", n)
-        assert entry.kernel is sparsemax_whole_row and entry.row and entry.name not in METHODS
-    for n in (WHOLE_ROW_MAX + 1, 10**6):
-        entry = sm.resolve("auto", n)
-        assert entry.kernel is tau_auto and not entry.row and entry.name not in METHODS
+        assert entry.kernel is tau_auto and entry.name not in METHODS
+    for n in (1, 8, MAX_STEPS):  # too short to need the guard: michelot's own kernel
+        assert sm.resolve("auto", n) is sm.methods["michelot"]
     assert [sm.resolve(m, 100).name for m in METHODS] == list(METHODS)
-    assert not any(sm.resolve(m, 100).row for m in METHODS)
 
 
 def test_registry_codes_are_distinct_and_stable():

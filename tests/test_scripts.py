@@ -44,17 +44,6 @@ def test_bench_passes_prints_every_stage(capsys):
 
 
 @pytest.mark.slow
-def test_bench_auto_rule_times_autos_kernels(capsys):
-    load_script("bench_auto_rule").main(["--repeat", "1", "--shapes", "3x40", "--dtype", "float32"])
-    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| float32")]
-    assert [line.split(" | ")[1] for line in rows] == ["normal", "dense"]
-    for line in rows:
-        [float(c) for c in line.strip("| ").split(" | ")[3:]]
-    with pytest.raises(SystemExit, match="no sparsemax kernel 'nope'"):
-        load_script("bench_auto_rule").main(["--kernels", "nope"])
-
-
-@pytest.mark.slow
 def test_bench_sort_prints_both_sorts(capsys):
     load_script("bench_sort").main(["--sizes", "5", "300", "--entries", "3000"])
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "m |" not in line]

@@ -6,7 +6,7 @@ from numba.extending import overload
 
 from .._jit import jit
 from . import scalar
-from .special import BLOCK, bit_count, block_mask, if_positive, is_positive, lowest_bit, max_nan, positive_part
+from .special import BLOCK, bit_count, block_mask, lowest_bit, max_nan, positive_part
 from .status import (  # noqa: F401  (the codes, re-exported for the kernels)
     ALL_NEGINF,
     BAD_LABEL,
@@ -246,33 +246,4 @@ def apply_row(row, M, t, out):
     give exactly 0.
     """
     for i in range(row.shape[0]):
-        out[i] = positive_part(gap(row[i], M, t))
-
-
-@jit
-def gap(x, M, t):
-    """``(x - M) - t`` in float64, in that order. Compiled on its own, without the
-    reassociation flag (and inlined by LLVM), so that a caller that has the flag cannot
-    regroup it as ``x - (M + t)``, which would round large offsets."""
-    return (np.float64(x) - M) - t
-
-
-@jit
-def shifted(x, M):
-    """``x - M`` in float64, compiled on its own for the same reason as ``gap``."""
-    return np.float64(x) - M
-
-
-@jit(reassoc=True)
-def step_sums(row, M, t):
-    """``(sum of y, number of y)`` over the entries y = row - M with y > t: one vectorised
-    pass over the whole row (no copy, no branch) that gives Michelot's next step,
-    ``(sum - 1) / number``. The sum is reassociated (vector partial sums, in an order fixed
-    at compile time); -inf entries count nothing."""
-    s = 0.0
-    k = 0
-    for i in range(row.shape[0]):
-        y = shifted(row[i], M)
-        s += if_positive(y - t, y)
-        k += is_positive(y - t)
-    return s, k
+        out[i] = positive_part((np.float64(row[i]) - M) - t)

@@ -16,18 +16,14 @@ would sum to more than 1 above it):
 - ``loss_label`` and ``loss_dist``: the sparsemax loss 1/2 ||p - q||^2 +
   sum_i q_i max(t - y_i, 0) and its gradient p - q (``kernels.derivs``).
 
-``auto`` on rows of up to ``WHOLE_ROW_MAX`` entries is a whole-row kernel
-(``kernels.whole_row``): a count over the row's first entries says whether the row is
-dense; a dense row takes Michelot's steps as vectorised passes over the whole row (no
-candidate copy), a sparse one the staged path whose steps are vectorised passes over its
-candidates; both hand a row that has not converged after ``ROW_PASSES`` steps on to the
-guarded Michelot kernel. Longer rows, which no longer fit in the cache, take that kernel
-directly: Michelot's steps, which compact the set as it shrinks, guarded by Duchi et al.'s
-quickselect (``kernels.auto``).
+``auto`` runs Michelot's steps guarded by Duchi et al.'s quickselect (``kernels.auto``);
+rows of at most ``kernels.auto.MAX_STEPS`` entries cannot need the guard, so for them it
+is ``michelot`` itself: the guard's code, even when never taken, made the whole driver
+about 10% slower on rows of 8.
 """
 
 from .._registry import Map
-from ..kernels.auto import tau_auto
+from ..kernels.auto import MAX_STEPS, tau_auto
 from ..kernels.bisect import tau_bisect
 from ..kernels.common import apply_row, gather, presolve
 from ..kernels.condat import tau_condat
@@ -36,19 +32,10 @@ from ..kernels.duchi import tau_duchi
 from ..kernels.heap import tau_heap
 from ..kernels.michelot import tau_michelot
 from ..kernels.sort import tau_sort
-from ..kernels.whole_row import sparsemax_whole_row, tau_guarded_newton
-
-#: Rows of at most this many entries take the whole-row kernel under ``auto``. Chosen by
-#: timing the kernels on N(0, 1) and dense rows of 16 to 65536 entries, both dtypes
-#: (``python scripts/bench_auto_rule.py``, one run, ratios to the copy): at 16384 entries
-#: the whole-row kernel is 2.14x the copy on dense float64 rows against 2.74x for the
-#: guarded Michelot kernel (0.97x against 0.95x on N(0, 1) rows); at 65536 entries
-#: (512 KiB a float64 row, past the L2 cache) 3.70x against 2.87x.
-WHOLE_ROW_MAX = 16384
 
 
 def _auto(n):
-    return "whole_row" if n <= WHOLE_ROW_MAX else "guarded_michelot"
+    return "michelot" if n <= MAX_STEPS else "guarded_michelot"
 
 
 MAP = Map(
@@ -66,7 +53,3 @@ MAP.method("duchi", tau_duchi, "Duchi et al. (2008): randomized-pivot quickselec
 MAP.method("michelot", tau_michelot, "Michelot (1986): Newton steps from the left end of the bracket")
 MAP.method("guarded_michelot", tau_auto, "Michelot's steps, handed to duchi after MAX_STEPS",
            public=False)
-MAP.method("whole_row", sparsemax_whole_row, "Michelot's steps as vectorised passes over the "
-           "whole row, handed to the staged path after ROW_PASSES", public=False, row=True)
-MAP.method("guarded_newton", tau_guarded_newton, "Michelot's steps as vectorised passes over "
-           "the candidates, handed to guarded_michelot after ROW_PASSES", public=False)
