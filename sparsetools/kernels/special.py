@@ -81,53 +81,26 @@ def _py_if_positive(c, x):
     return x if c > 0.0 else 0.0
 
 
-def _py_is_positive(x):
-    return 1 if x > 0.0 else 0
-
-
 # Numba lowers a conditional expression (and the builtin ``max`` of two floats) to control
 # flow, and without fast-math flags on the ``select`` LLVM does not turn it back into one
-# inside a reduction, whose loop then stays scalar. ``if_positive`` and ``is_positive``
-# emit the ``fcmp`` and the ``select`` (or ``zext``) themselves, which vectorise to a
-# compare and a blend (a ``vmaxpd`` with 0 when x is c) or a mask.
-
-
-def _positive(builder, c):
-    from llvmlite import ir
-
-    return builder.fcmp_ordered(">", c, ir.Constant(ir.DoubleType(), 0.0))
-
-
-def _is_f64(*xs):
-    return all(isinstance(x, types.Float) and x.bitwidth == 64 for x in xs)
+# inside a reduction, whose loop then stays scalar. ``if_positive`` emits the ``fcmp`` and
+# the ``select`` itself, which vectorise to a compare and a blend (a ``vmaxpd`` with 0
+# when x is c).
 
 
 @intrinsic(_py_if_positive)
 def if_positive(typingctx, c, x):
     """``x if c > 0 else 0.0`` for float64 c and x (a NaN c gives 0), branch-free."""
-    if not _is_f64(c, x):
+    if not all(isinstance(v, types.Float) and v.bitwidth == 64 for v in (c, x)):
         return None
 
     def codegen(context, builder, signature, args):
         from llvmlite import ir
 
-        return builder.select(_positive(builder, args[0]), args[1], ir.Constant(ir.DoubleType(), 0.0))
+        zero = ir.Constant(ir.DoubleType(), 0.0)
+        return builder.select(builder.fcmp_ordered(">", args[0], zero), args[1], zero)
 
     return types.float64(types.float64, types.float64), codegen
-
-
-@intrinsic(_py_is_positive)
-def is_positive(typingctx, x):
-    """``1 if x > 0 else 0`` as an int64, for a float64 x, branch-free."""
-    if not _is_f64(x):
-        return None
-
-    def codegen(context, builder, signature, args):
-        from llvmlite import ir
-
-        return builder.zext(_positive(builder, args[0]), ir.IntType(64))
-
-    return types.int64(types.float64), codegen
 
 
 @jit(inline=True)
