@@ -38,8 +38,20 @@ def load_old(path):
     return importlib.import_module("sparsetools_old")
 
 
-def cases(dtypes, small, shapes=SHAPES):
-    """(name, z, {function: call(module)}) for the shapes, regimes and dtypes."""
+def _entmax_calls(z, labels, p):
+    """The entmax calls of ``--entmax`` on the same rows."""
+    return {
+        "entmax 1.3": lambda m: m.entmax(z, 1.3),
+        "entmax15": lambda m: m.entmax15(z),
+        "entmax 2.5": lambda m: m.entmax(z, 2.5),
+        "entmax 1.3 loss+grad labels": lambda m: m.entmax_loss_and_grad(z, labels, 1.3),
+        "entmax 1.3 vjp": lambda m: m.entmax_vjp(p, z, 1.3),
+    }
+
+
+def cases(dtypes, small, shapes=SHAPES, entmax=False):
+    """(name, z, {function: call(module)}) for the shapes, regimes and dtypes: sparsemax's
+    functions, or with ``entmax`` the entmax family's."""
     rng = np.random.default_rng(0)
     out = []
     for dtype in dtypes:
@@ -50,6 +62,10 @@ def cases(dtypes, small, shapes=SHAPES):
                 q = sparsetools.sparsemax(rng.standard_normal((rows, n))).astype(dtype)
                 p = sparsetools.sparsemax(z)
                 g = rng.standard_normal((rows, n)).astype(dtype)
+                if entmax:
+                    out.append((f"{regime} {rows}x{n} {np.dtype(dtype).name}", z,
+                                _entmax_calls(z, labels, sparsetools.entmax(z, 1.3))))
+                    continue
                 out.append((f"{regime} {rows}x{n} {np.dtype(dtype).name}", z, {
                     "sparsemax": lambda m, z=z: m.sparsemax(z),
                     "loss+grad labels": lambda m, z=z, t=labels: m.sparsemax_loss_and_grad(z, t),
@@ -75,6 +91,8 @@ def main(argv=None):
                     help="small-call shapes ROWSxN (default 1x10 32x10)")
     ap.add_argument("--shapes", nargs="+", type=_cli.shape, default=list(SHAPES),
                     help="shapes ROWSxN of both regimes (default 8192x128 2048x1024 64x16384)")
+    ap.add_argument("--entmax", action="store_true",
+                    help="time the entmax family (alpha 1.3, 1.5, 2.5: map, loss, VJP) instead")
     args = ap.parse_args(argv)
     if not (args.old / "__init__.py").is_file():
         ap.error(f"--old {args.old}: not a package folder (no __init__.py)")
@@ -82,7 +100,7 @@ def main(argv=None):
     print(f"new: {Path(sparsetools.__file__).parent}; old: {args.old}; medians of {args.repeat} rounds")
     print("| case | function | old / copy | new / copy | new / old |\n|---|---|---|---|---|")
     rows = []
-    for name, z, fns in cases(args.dtype, args.small, args.shapes):
+    for name, z, fns in cases(args.dtype, [] if args.entmax else args.small, args.shapes, args.entmax):
         calls = {}
         for fn, f in fns.items():
             calls["old " + fn] = lambda f=f: f(old)

@@ -34,7 +34,7 @@ from .._jit import jit
 from . import scalar
 from .common import OK, candidates, keep_above, psum, row_max
 from .derivs import _diagnose_pair, _diagnose_target, _support_sum
-from .special import exp_nonpos, log_pos, pow_unit
+from .special import exp_nonpos, if_positive, log_pos, positive_part, pow_unit
 
 _status = scalar.cpu
 #: Newton steps allowed on a fixed support before the result is taken as it is (the steps
@@ -124,27 +124,38 @@ def presolve(y, m, a):
     return t, k, False
 
 
-@jit(reassoc=True)
+@jit(reassoc=True, contract=True)
 def _sums(y, k, t, b):
-    """``(sum d^b, sum d^(b - 1))`` over the first ``k`` entries, d = max(y - t, 0)."""
+    """``(sum d^b, sum d^(b - 1))`` over the first ``k`` entries, d = max(y - t, 0).
+
+    Branch-free (``special.positive_part``, ``special.if_positive``) and with FMAs, so the
+    loop vectorises with the powers inlined. For b > 1 it takes d^(b - 1) and multiplies
+    by d (no division); for b < 1, d^(b - 1) > 1 is out of ``pow_unit``'s range and is
+    d^b / d."""
     F = 0.0
     E = 0.0
     if b == 2.0:
         for j in range(k):
-            d = max(y[j] - t, 0.0)
+            d = positive_part(y[j] - t)
             F += d * d
             E += d
     elif b == 1.0:
         for j in range(k):
-            F += max(y[j] - t, 0.0)
+            F += positive_part(y[j] - t)
         E = float(k)
+    elif b > 1.0:
+        b1 = b - 1.0
+        for j in range(k):
+            d = positive_part(y[j] - t)
+            e = pow_unit(d, b1)
+            F += e * d
+            E += e
     else:
         for j in range(k):
-            d = max(y[j] - t, 0.0)
+            d = positive_part(y[j] - t)
             p = pow_unit(d, b)
-            e = p / d
             F += p
-            E += e if d > 0.0 else 0.0  # d^(b - 1), 0 off the support
+            E += if_positive(d, p / d)  # d^(b - 1), 0 off the support
     return F, E
 
 
