@@ -286,9 +286,9 @@ def tau_newton(y, m, tmp, a):
     entry it passes is out of the support for good: Michelot's algorithm is the case
     alpha = 2. N is nearly linear where f = N^b - 1 is steep, so from the presolve's bound
     it takes fewer steps than Newton on f itself (N(0, 1) rows of 1024 entries: 4 instead
-    of 7 at alpha = 1.3). It stops when a step no longer moves t right; the support is then
-    the entries above t, and ``_solve_fixed`` finishes on it. For alpha > 2 N is not convex,
-    and this is ``tau_bisect``.
+    of 7 at alpha = 1.3). It stops when a step no longer moves t right: t is then tau to
+    rounding, and the support is the entries above it. alpha = 1.5 takes ``_newton15``.
+    For alpha > 2 N is not convex, and this is ``tau_bisect``.
     """
     if a > 2.0:
         return tau_bisect(y, m, tmp, a)
@@ -304,15 +304,7 @@ def tau_newton(y, m, tmp, a):
         if not tn > t:
             break
         t = tn
-        w = keep_above(y, 0, k, t)
-        if w == k and b == 2.0:
-            # nothing passed: the set may be the support; its closed form is tau if every
-            # entry is above it (then f(tq) = 0 exactly as written), and one Newton step
-            # takes the root's rounding (its square root of a difference) away
-            tq = _quadratic_root(y, k)
-            if tq >= t and _min(y, k) > tq:
-                return _polish(y, k, tq, b), k
-        k = w
+        k = keep_above(y, 0, k, t)
     return t, keep_above(y, 0, k, t)
 
 
