@@ -448,18 +448,61 @@ def apply_row(row, M, t, out, a):
 
 @jit(inline=True)
 def slope(p, a):
-    """g = p^(2 - alpha) for p > 0, and 0 for p = 0 (whatever the sign of 2 - alpha)."""
-    if not p > 0.0:
-        return 0.0
+    """g = p^(2 - alpha) for p > 0, and 0 for p = 0 (whatever the sign of 2 - alpha);
+    branch-free in p (``special.if_positive``; ``pow_unit`` gives 0 at 0)."""
     if a == 2.0:
-        return 1.0
+        return if_positive(p, 1.0)
     if a == 1.0:
-        return p
+        return positive_part(p)
     if a == 1.5:
-        return np.sqrt(p)
+        return if_positive(p, np.sqrt(positive_part(p)))
     if a < 2.0:
         return pow_unit(p, 2.0 - a)
-    return 1.0 / pow_unit(p, a - 2.0)
+    return if_positive(p, 1.0 / pow_unit(p, a - 2.0))
+
+
+@jit(reassoc=True, contract=True)
+def _slopes(p, v, out, a):
+    """``out = g`` (``slope``) and ``(sum g, sum g v)`` in one vectorised pass: the
+    branch on alpha is taken once, outside the loop, which then holds no branch."""
+    G = 0.0
+    Gv = 0.0
+    n = p.shape[0]
+    if a == 2.0:
+        for i in range(n):
+            g = if_positive(np.float64(p[i]), 1.0)
+            out[i] = g
+            G += g
+            Gv += g * np.float64(v[i])
+    elif a == 1.0:
+        for i in range(n):
+            g = positive_part(np.float64(p[i]))
+            out[i] = g
+            G += g
+            Gv += g * np.float64(v[i])
+    elif a == 1.5:
+        for i in range(n):
+            x = positive_part(np.float64(p[i]))
+            g = if_positive(x, np.sqrt(x))
+            out[i] = g
+            G += g
+            Gv += g * np.float64(v[i])
+    elif a < 2.0:
+        e = 2.0 - a
+        for i in range(n):
+            g = pow_unit(np.float64(p[i]), e)
+            out[i] = g
+            G += g
+            Gv += g * np.float64(v[i])
+    else:
+        e = a - 2.0
+        for i in range(n):
+            x = np.float64(p[i])
+            g = if_positive(x, 1.0 / pow_unit(x, e))
+            out[i] = g
+            G += g
+            Gv += g * np.float64(v[i])
+    return G, Gv
 
 
 @jit
@@ -472,13 +515,7 @@ def jvp_row(p, v, out, a):
         st = _diagnose_pair(p, v, k)
         if st != OK:
             return st
-    G = 0.0
-    Gv = 0.0
-    for i in range(n):
-        g = slope(np.float64(p[i]), a)
-        out[i] = g
-        G += g
-        Gv += g * np.float64(v[i])
+    G, Gv = _slopes(p, v, out, a)
     scale = 1.0
     if not abs(Gv) < np.inf:  # v finite but the sum overflows: take it at 2^-64
         scale = 2.0**-64
