@@ -116,6 +116,25 @@ def test_one_alpha_per_row_is_each_row_alone():
     np.testing.assert_array_equal(np.moveaxis(pa, 0, -1), p)
 
 
+def test_output_is_nonzero_exactly_where_the_kernel_keeps_an_entry():
+    # the output pass rounds (alpha - 1)(z - max) and then subtracts tau, as the threshold
+    # kernels do (a fused multiply-add there would turn an entry at the threshold into a
+    # tiny nonzero): checked at a tau equal to one entry's shifted score
+    from sparsetools.kernels import entmax as kernels
+
+    rng = np.random.default_rng(21)
+    z = rng.normal(size=(2000, 16))
+    M = z.max(axis=1)
+    for alpha in (1.3, 1.5, 2.5):
+        y = (z - M[:, None]) * (alpha - 1)
+        t = y[np.arange(len(z)), rng.integers(0, 16, len(z))]
+        t = np.where(t == 0, -0.5, t)
+        out = np.empty_like(z)
+        for r in range(len(z)):
+            kernels.apply_row(z[r], M[r], t[r], out[r], alpha)
+        assert np.array_equal(out > 0, y - t[:, None] > 0)
+
+
 def test_threshold_rebuilds_the_output():
     rng = np.random.default_rng(9)
     z = rng.normal(size=(5, 30))
