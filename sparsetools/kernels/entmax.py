@@ -45,6 +45,10 @@ _MAX_NEWTON = 100
 _MAX_BISECT = 200
 
 
+#: ``tau_newton`` stops once a Newton step is below this, relative to t: the step after
+#: Halley's would be below t's rounding.
+_HALLEY_TOL = 2.0**-50
+
 #: The float64 just above -1: ``v > -1`` is ``v >= _ABOVE_MINUS_ONE``.
 _ABOVE_MINUS_ONE = float(np.nextafter(-1.0, 0.0))
 
@@ -157,6 +161,34 @@ def _sums(y, k, t, b):
             F += p
             E += if_positive(d, p / d)  # d^(b - 1), 0 off the support
     return F, E
+
+
+@jit(reassoc=True, contract=True)
+def _sums3(y, k, t, b):
+    """``(sum d^b, sum d^(b - 1), sum d^(b - 2))`` over the first ``k`` entries (the last
+    over d > 0 only), d = max(y - t, 0), for b > 1 other than 2: one power an entry,
+    d^(b - 2) times d for b > 2, d^(b - 1) divided by d below."""
+    F = 0.0
+    E = 0.0
+    G = 0.0
+    if b > 2.0:
+        b2 = b - 2.0
+        for j in range(k):
+            d = positive_part(y[j] - t)
+            q = pow_unit(d, b2)
+            e = q * d
+            F += e * d
+            E += e
+            G += q
+    else:
+        b1 = b - 1.0
+        for j in range(k):
+            d = positive_part(y[j] - t)
+            e = pow_unit(d, b1)
+            F += e * d
+            E += e
+            G += if_positive(d, e / d)
+    return F, E, G
 
 
 @jit
@@ -298,13 +330,27 @@ def tau_newton(y, m, tmp, a):
     k = keep_above(y, 0, m, t)
     if b == 2.0:
         return _newton15(y, k, t)
+    low = t  # the largest t known to be at or left of tau: the entries <= low are out
     for _ in range(_MAX_NEWTON):
-        F, E = _sums(y, k, t, b)
-        tn = t + (F - F ** (1.0 - s)) / E
-        if not tn > t:
+        F, E, G = _sums3(y, k, t, b)
+        if not (F > 0.0 and E > 0.0 and E < np.inf):  # t is right of every entry
+            t = low
+            continue
+        if F >= 1.0 and t > low:
+            low = t
+        delta = (F - F / F**s) / E  # the Newton step on N, F / F^s = F^(1 - s)
+        tn = t + delta
+        if tn > low:
+            low = tn
+        # Halley's step: N'' / N' = -(b - 1)(F G - E^2) / (F E), F G >= E^2 (Cauchy-Schwarz)
+        den = 1.0 - delta * (b - 1.0) * (F * G - E * E) / (2.0 * F * E)
+        th = t + delta / den if 0.5 <= den < np.inf else tn
+        th = th if th > low else low
+        if not abs(delta) > _HALLEY_TOL * abs(t):
+            t = th
             break
-        t = tn
-        k = keep_above(y, 0, k, t)
+        k = keep_above(y, 0, k, low)
+        t = th
     return t, keep_above(y, 0, k, t)
 
 
