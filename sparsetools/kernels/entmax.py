@@ -310,17 +310,24 @@ def tau_bisect(y, m, tmp, a):
 
 @jit
 def tau_newton(y, m, tmp, a):
-    """Newton's method from the left end of the bracket, dropping entries as it passes them.
+    """Halley's method on the b-norm, guarded by Newton's, dropping entries as they fall
+    below a proven lower bound of tau.
 
     For alpha <= 2 the b-norm N(t) = (sum (y - t)_+^b)^(1/b) is convex and decreasing in t
-    (a norm of entries that are each convex and decreasing), so each Newton step on
-    N(t) = 1 from a point left of tau lands left of tau again (never overshoots), and every
-    entry it passes is out of the support for good: Michelot's algorithm is the case
-    alpha = 2. N is nearly linear where f = N^b - 1 is steep, so from the presolve's bound
-    it takes fewer steps than Newton on f itself (N(0, 1) rows of 1024 entries: 4 instead
-    of 7 at alpha = 1.3). It stops when a step no longer moves t right: t is then tau to
-    rounding, and the support is the entries above it. alpha = 1.5 takes ``_newton15``.
-    For alpha > 2 N is not convex, and this is ``tau_bisect``.
+    (a norm of entries that are each convex and decreasing), so the Newton step on
+    N(t) = 1 lands at or left of tau from any point, left or right of it (its tangent lies
+    below N): every Newton point, and every point where F = N^b >= 1, is a lower bound,
+    and the entries at or below the largest one are out of the support for good.
+    Michelot's algorithm is the case alpha = 2. Each pass sums d^b, d^(b - 1) and
+    d^(b - 2) (one power an entry) and moves to Halley's point, which converges cubically
+    but may overshoot (it is then taken back to the lower bound when it falls left of it,
+    and replaced by the Newton point when its denominator is out of [0.5, inf)). It stops
+    once the Newton step is below ``_HALLEY_TOL`` relative to t, and takes the last
+    Halley point: t is then tau to rounding, and the support is the entries above it.
+    (Newton's steps from the left alone converge quadratically and need one more pass
+    to see that a step no longer moves t, so they take about two passes more on N(0, 1)
+    rows.) alpha = 1.5 takes ``_newton15``; for alpha > 2 N is not convex, and this is
+    ``tau_bisect``.
     """
     if a > 2.0:
         return tau_bisect(y, m, tmp, a)
