@@ -34,7 +34,7 @@ from .._jit import jit
 from . import scalar
 from .common import OK, candidates, keep_above, psum, row_max
 from .derivs import _diagnose_pair, _diagnose_target, _support_sum
-from .special import exp_nonpos, if_positive, log_pos, positive_part, pow_unit
+from .special import exp_nonpos, if_positive, log_pos, max_nan, positive_part, pow_unit
 
 _status = scalar.cpu
 #: Newton steps allowed on a fixed support before the result is taken as it is (the steps
@@ -361,6 +361,27 @@ def tau_newton(y, m, tmp, a):
     return t, keep_above(y, 0, k, t)
 
 
+@jit(reassoc=True)
+def _pass15(y, k, t):
+    """``(sum d^2, sum d, sum y, sum y^2, min y)`` over the first ``k`` entries,
+    d = max(y - t, 0): one vectorised pass (the min as minus the max of the negated
+    entries, ``special.max_nan``, which vectorises where ``min`` does not)."""
+    F = 0.0
+    E = 0.0
+    S1 = 0.0
+    S2 = 0.0
+    neg_low = -np.inf
+    for j in range(k):
+        v = y[j]
+        d = positive_part(v - t)
+        F += d * d
+        E += d
+        S1 += v
+        S2 += v * v
+        neg_low = max_nan(neg_low, -v)
+    return F, E, S1, S2, -neg_low
+
+
 @jit
 def _newton15(y, k, t):
     """``tau_newton`` for alpha = 1.5 (b = 2): each step's one pass also sums the set's
@@ -370,19 +391,7 @@ def _newton15(y, k, t):
     and one Newton step takes the rounding of its square root away. N(0, 1) rows of 128:
     2 to 3 passes instead of 6."""
     for _ in range(_MAX_NEWTON):
-        F = 0.0
-        E = 0.0
-        S1 = 0.0
-        S2 = 0.0
-        low = np.inf
-        for j in range(k):
-            v = y[j]
-            d = max(v - t, 0.0)
-            F += d * d
-            E += d
-            S1 += v
-            S2 += v * v
-            low = min(low, v)
+        F, E, S1, S2, low = _pass15(y, k, t)
         mu = S1 / k
         disc = (1.0 - (S2 - S1 * mu)) / k
         if disc >= 0.0:
@@ -686,20 +695,26 @@ def _pow_a(x, a):
     return pow_unit(x, a)
 
 
+@jit(inline=True)
+def _others_pa(row, M, s, t, c, p):
+    """sum over i != c of p_i^alpha = p_i d_i (d = max(s (row - M) - t, 0), p the output),
+    branch-free: entry c is masked by a product with 0."""
+    acc = 0.0
+    for i in range(row.shape[0]):
+        d = positive_part(s * (np.float64(row[i]) - M) - t)
+        acc += (p[i] * d) * np.float64(i != c)
+    return acc
+
+
 @jit
 def loss_label_row(row, M, t, c, g, a):
     """The entmax loss for the gold class ``c``; writes the gradient p - e_c into ``g``."""
-    n = row.shape[0]
     apply_row(row, M, t, g, a)
     if a == 1.0:
         g[c] = g[c] - 1.0
         return t - (np.float64(row[c]) - M)
     s = a - 1.0
-    acc = 0.0
-    for i in range(n):
-        if i != c:
-            d = max(s * (np.float64(row[i]) - M) - t, 0.0)
-            acc += g[i] * d  # p_i^a = p_i d_i
+    acc = _others_pa(row, M, s, t, c, g)
     d = s * (np.float64(row[c]) - M) - t
     dp = max(d, 0.0)
     pc = g[c]
