@@ -545,45 +545,15 @@ def slope(p, a):
 
 @jit(reassoc=True, contract=True)
 def _slopes(p, v, out, a):
-    """``out = g`` (``slope``) and ``(sum g, sum g v)`` in one vectorised pass: the
-    branch on alpha is taken once, outside the loop, which then holds no branch."""
+    """``out = g`` (``slope``) and ``(sum g, sum g v)`` in one vectorised pass (``slope``
+    has no branch on p, and LLVM takes its branches on alpha out of the loop)."""
     G = 0.0
     Gv = 0.0
-    n = p.shape[0]
-    if a == 2.0:
-        for i in range(n):
-            g = if_positive(np.float64(p[i]), 1.0)
-            out[i] = g
-            G += g
-            Gv += g * np.float64(v[i])
-    elif a == 1.0:
-        for i in range(n):
-            g = positive_part(np.float64(p[i]))
-            out[i] = g
-            G += g
-            Gv += g * np.float64(v[i])
-    elif a == 1.5:
-        for i in range(n):
-            x = positive_part(np.float64(p[i]))
-            g = if_positive(x, np.sqrt(x))
-            out[i] = g
-            G += g
-            Gv += g * np.float64(v[i])
-    elif a < 2.0:
-        e = 2.0 - a
-        for i in range(n):
-            g = pow_unit(np.float64(p[i]), e)
-            out[i] = g
-            G += g
-            Gv += g * np.float64(v[i])
-    else:
-        e = a - 2.0
-        for i in range(n):
-            x = np.float64(p[i])
-            g = if_positive(x, 1.0 / pow_unit(x, e))
-            out[i] = g
-            G += g
-            Gv += g * np.float64(v[i])
+    for i in range(p.shape[0]):
+        g = slope(np.float64(p[i]), a)
+        out[i] = g
+        G += g
+        Gv += g * np.float64(v[i])
     return G, Gv
 
 
