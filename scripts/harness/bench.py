@@ -174,9 +174,14 @@ def machine():
         layer = numba.threading_layer()  # known once a parallel kernel has run
     except ValueError:
         layer = numba.config.THREADING_LAYER
+    # how idle OpenMP threads wait (spin, then sleep: libgomp's default), which decides how
+    # long a call waits for a thread that another process has descheduled
+    wait = ""
+    if layer == "omp" and os.environ.get("OMP_WAIT_POLICY"):
+        wait = f", OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}"
     return (
         f"{cpu}, {os.cpu_count()} logical cores, numba {numba.__version__} "
-        f"({layer} threading layer, {numba.get_num_threads()} threads), "
+        f"({layer} threading layer{wait}, {numba.get_num_threads()} threads), "
         f"numpy {np.__version__}, Python {platform.python_version()}"
     )
 
