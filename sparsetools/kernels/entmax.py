@@ -163,7 +163,7 @@ def _sums(y, k, t, b):
     return F, E
 
 
-@jit(reassoc=True, contract=True)
+@jit(reassoc=True, contract=True, inline=True)
 def _sums3(y, k, t, b):
     """``(sum d^b, sum d^(b - 1), sum d^(b - 2))`` over the first ``k`` entries (the last
     over d > 0 only), d = max(y - t, 0), for b > 1 other than 2: one power an entry,
@@ -308,7 +308,7 @@ def tau_bisect(y, m, tmp, a):
     return t, keep_above(y, 0, k, t)
 
 
-@jit
+@jit(reassoc=True, contract=True)
 def tau_newton(y, m, tmp, a):
     """Halley's method on the b-norm, guarded by Newton's, dropping entries as they fall
     below a proven lower bound of tau.
