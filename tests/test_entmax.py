@@ -36,6 +36,22 @@ def test_against_the_arbitrary_precision_reference(n, alpha, method):
             assert abs(p[r].sum() - 1.0) <= 4 * n * EPS
 
 
+@pytest.mark.parametrize("alpha", [2.05, 3.0, 8.0])
+def test_near_ties_and_dense_rows_above_two(alpha):
+    """alpha > 2 (Newton's steps on a concave b-norm, in a bracket): two-level rows whose
+    entries differ by 1e-12 (the first guess lands within rounding of tau, and a step
+    from the right crosses the lower bound only by rounding) and dense rows (many
+    candidates just above tau), against the reference."""
+    rng = np.random.default_rng(11)
+    rows = [np.where(rng.random(n) < 0.3, 1.0, 0.0) + rng.normal(size=n) * 1e-12 for n in (2, 7, 16)]
+    rows += [rng.normal(size=24) * 1e-3, rng.normal(size=24) * 0.05]
+    for z in rows:
+        ref, _ = entmax_row_mp(z, alpha)
+        for method in ("newton", "bisect"):
+            p = st.entmax(z, alpha, method=method)
+            np.testing.assert_allclose(p, ref, rtol=0, atol=64 * EPS, err_msg=method)
+
+
 @pytest.mark.parametrize("alpha", [1.2, 1.5, 2.0, 3.0])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_long_rows_sum_to_one_without_renormalising(alpha, dtype):

@@ -308,6 +308,101 @@ def tau_bisect(y, m, tmp, a):
     return t, keep_above(y, 0, k, t)
 
 
+@jit
+def _norm_step(F, E, s):
+    """The Newton step on N = F^s = 1 (N the b-norm, s = 1 / b = alpha - 1) at a point
+    with sums ``F``, ``E`` (``_sums``): (F - F^(1 - s)) / E, or NaN where it is undefined."""
+    if F > 0.0 and E > 0.0 and E < np.inf:
+        return (F - F / F**s) / E
+    return np.nan
+
+
+@jit
+def _tau_above2(y, m, a):
+    """alpha > 2 (b < 1): Newton's steps on the b-norm inside a bisection bracket, until no
+    candidate lies strictly inside it (the support is then known), then on that support.
+
+    On a fixed support N is concave (a power mean of exponent b < 1 of entries affine in
+    t), so a Newton step from right of tau lands right of the support's root, and from
+    left of it overshoots to the right; entries entering on the left only raise N. Every
+    point evaluated is kept as a bound (F >= 1: lower, and the entries at or below it are
+    dropped; else upper). The first point is where the candidates would sit if they were
+    all equal (mean - k^(-s), in the bracket). A step from the right that follows another
+    from the right is doubled, so that it lands left of tau and the lower bound moves too;
+    a step outside the bracket, or no shorter than the move before it, is a bisection.
+    Once the support is separated the steps go on on it, from the right, where they
+    decrease monotonically to the root; the last one below ``_HALLEY_TOL`` relative to t
+    is taken without another pass (its error is of the order of its square). N is close
+    to linear where the d's are close (dense rows), so this takes a few passes where
+    ``_separate``'s bisection took about ten."""
+    s = a - 1.0
+    b = 1.0 / s
+    lo = max(-1.0, _bound(y, m, a))
+    k = keep_above(y, 0, m, lo)
+    hi = _upper(k, s)
+    t = psum(y, 0, k) / k - np.exp(-s * np.log(k))
+    if not (lo < t < hi):
+        t = hi
+    right = False
+    prev = np.inf  # the length of the last move
+    separated = False
+    for _ in range(_MAX_BISECT):
+        F, E = _sums(y, k, t, b)
+        was_right = right
+        right = not F >= 1.0
+        if right:
+            hi = t
+        else:
+            lo = t
+            k = keep_above(y, 0, k, lo)
+        step = _norm_step(F, E, s)
+        if _min(y, k) >= hi:
+            separated = True
+            break
+        tn = t + (2.0 * step if right and was_right else step)
+        if not (lo < tn < hi and abs(tn - t) < prev):
+            tn = 0.5 * (lo + hi)
+            if not (lo < tn < hi):
+                break
+        prev = abs(tn - t)
+        t = tn
+    if not separated or not right:  # the last point is not an upper bound on the support
+        return _finish_norm(y, k, lo, hi, s, b, hi, np.nan)
+    return _finish_norm(y, k, lo, hi, s, b, t, step)
+
+
+@jit
+def _finish_norm(y, k, lo, hi, s, b, t, step):
+    """t on the fixed support ``y[:k]`` for b < 1, with lo <= t <= hi, from ``t`` (the
+    Newton ``step`` there, or NaN to evaluate it): Newton's steps on the b-norm inside the
+    bracket, each point evaluated narrowing it. From the right they decrease monotonically
+    to the root (N is concave on the support; the first ones may be short, where an entry
+    lies just above t). A step that leaves the bracket is a bisection: that happens only
+    by rounding, or from an entry sitting exactly at hi, whose infinite slope the tangent
+    there misses. The first step below ``_HALLEY_TOL`` relative to t is taken without
+    another pass (its error is of the order of its square). Returns ``(t, k)``."""
+    for _ in range(_MAX_NEWTON):
+        if step != step:
+            F, E = _sums(y, k, t, b)
+            if F >= 1.0:
+                lo = t
+            else:
+                hi = t
+            step = _norm_step(F, E, s)
+        tn = t + step
+        if not abs(step) > _HALLEY_TOL * abs(t):  # converged (or NaN: keep t)
+            if lo <= tn <= hi:
+                t = tn
+            break
+        if not (lo < tn < hi):
+            tn = 0.5 * (lo + hi)
+            if not (lo < tn < hi):
+                break
+        t = tn
+        step = np.nan
+    return t, keep_above(y, 0, k, t)
+
+
 @jit(reassoc=True, contract=True)
 def tau_newton(y, m, tmp, a):
     """Halley's method on the b-norm, guarded by Newton's, dropping entries as they fall
@@ -326,11 +421,11 @@ def tau_newton(y, m, tmp, a):
     Halley point: t is then tau to rounding, and the support is the entries above it.
     (Newton's steps from the left alone converge quadratically and need one more pass
     to see that a step no longer moves t, so they take about two passes more on N(0, 1)
-    rows.) alpha = 1.5 takes ``_newton15``; for alpha > 2 N is not convex, and this is
-    ``tau_bisect``.
+    rows.) alpha = 1.5 takes ``_newton15``; for alpha > 2 N is concave on a fixed support
+    and the steps are guarded by a bracket instead (``_tau_above2``).
     """
     if a > 2.0:
-        return tau_bisect(y, m, tmp, a)
+        return _tau_above2(y, m, a)
     s = a - 1.0
     b = 1.0 / s
     t = max(-1.0, _bound(y, m, a))

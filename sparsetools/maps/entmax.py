@@ -45,7 +45,8 @@ MAP = Map(
 )
 
 MAP.method("newton", tau_newton, "Halley's method on the b-norm, guarded by Newton's lower bounds "
-           "(alpha <= 2; bisection until the support is exact above), closed form for alpha = 1.5")
+           "(alpha <= 2; above, Newton's steps on it inside a bisection bracket), closed form "
+           "for alpha = 1.5")
 MAP.method("sort", tau_sort, "sort the candidates, find the support on the sorted row "
            "(Peters et al.'s Algorithm 2 for alpha = 1.5), then tau on it")
 MAP.method("bisect", tau_bisect, "bisection until no candidate is inside the bracket, then "
