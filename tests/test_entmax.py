@@ -141,16 +141,22 @@ def test_output_is_nonzero_exactly_where_the_kernel_keeps_an_entry():
     from sparsetools.kernels import entmax as kernels
 
     rng = np.random.default_rng(21)
-    z = rng.normal(size=(2000, 16))
-    M = z.max(axis=1)
-    for alpha in (1.3, 1.5, 2.5):
-        y = (z - M[:, None]) * (alpha - 1)
-        t = y[np.arange(len(z)), rng.integers(0, 16, len(z))]
-        t = np.where(t == 0, -0.5, t)
-        out = np.empty_like(z)
-        for r in range(len(z)):
-            kernels.apply_row(z[r], M[r], t[r], out[r], alpha)
-        assert np.array_equal(out > 0, y - t[:, None] > 0)
+    # rows of 16 take the plain packing pass, rows of 100 the blocked one (with float32
+    # too: its masks convert to float64 first)
+    for z in (rng.normal(size=(2000, 16)), rng.normal(size=(300, 100)),
+              rng.normal(size=(300, 100)).astype(np.float32)):
+        n = z.shape[1]
+        M = z.max(axis=1).astype(np.float64)
+        for alpha in (1.3, 1.5, 2.5):
+            y = (z.astype(np.float64) - M[:, None]) * (alpha - 1)
+            at = y[np.arange(len(z)), rng.integers(0, n, len(z))]
+            at = np.where(at == 0, -0.5, at)
+            # tau at an entry (it is out), and an ulp below one (it is in, with a tiny d)
+            for t in (at, np.nextafter(at, -np.inf)):
+                out = np.empty(z.shape)
+                for r in range(len(z)):
+                    kernels.apply_row(z[r], M[r], t[r], out[r], alpha)
+                assert np.array_equal(out > 0, y - t[:, None] > 0), (n, z.dtype, alpha)
 
 
 def test_threshold_rebuilds_the_output():

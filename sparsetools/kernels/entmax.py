@@ -29,12 +29,24 @@ support (|C| = k, mean mu), used to drop candidates before any power is taken:
 """
 
 import numpy as np
+from numba.core import types
+from numba.extending import overload
 
 from .._jit import jit
 from . import scalar
-from .common import OK, candidates, keep_above, psum, row_max
+from .common import BLOCKED_FROM, OK, candidates, keep_above, psum, row_max
 from .derivs import _diagnose_pair, _diagnose_target, _support_sum
-from .special import exp_nonpos, if_positive, log_pos, max_nan, positive_part, pow_unit
+from .special import (
+    BLOCK,
+    block_mask,
+    exp_nonpos,
+    if_positive,
+    log_pos,
+    lowest_bit,
+    max_nan,
+    positive_part,
+    pow_unit,
+)
 
 _status = scalar.cpu
 #: Newton steps allowed on a fixed support before the result is taken as it is (the steps
@@ -569,6 +581,83 @@ def _pow_packed(dv, w, b):
         dv[j] = pow_unit(dv[j], b)
 
 
+def packed_support(row, M, s, t, idx, dv, out):
+    """The support of one output row, packed: ``idx[:w]`` its indices in order and
+    ``dv[:w]`` their d = s (row - M) - t > 0, with ``out`` zeroed; returns w. When the
+    support is at least half the row it may stop early and return any w >= n / 2 with
+    ``idx``, ``dv`` and ``out`` unspecified (the caller then takes the dense path).
+
+    The plain pass stores at every entry and advances only for a kept one (branch-free).
+    On C-contiguous rows of ``common.BLOCKED_FROM`` entries or more, 64 entries at a time
+    are tested by four vector masks (``special.block_mask``, against lo, the float64 just
+    above t: (row - M) s >= lo exactly where s (row - M) - t > 0, as a difference of two
+    floats is > 0 exactly when the first is the larger), the kept indices are taken from
+    the bits, and only those entries are read again; where the support is small that
+    costs little more than reading the row."""
+    return _packed_plain(row, M, s, t, idx, dv, out)  # compiled code takes the overload below
+
+
+@jit(inline=True)
+def _packed_plain(row, M, s, t, idx, dv, out):
+    w = 0
+    for i in range(row.shape[0]):
+        d = s * (np.float64(row[i]) - M) - t
+        out[i] = 0.0
+        idx[w] = i
+        dv[w] = d
+        w += d > 0.0
+    return w
+
+
+@jit(inline=True)
+def _support_bits(idx, w, i, mask):
+    while mask:
+        idx[w] = i + lowest_bit(mask)
+        w += 1
+        mask &= mask - 1
+    return w
+
+
+@jit(inline=True)
+def _packed_blocked(row, M, s, t, idx, dv, out):
+    n = row.shape[0]
+    lo = np.nextafter(t, np.inf)
+    w = 0
+    i = 0
+    while i + 4 * BLOCK <= n:
+        mask = (block_mask(row, i, M, s, lo)
+                | (block_mask(row, i + BLOCK, M, s, lo) << BLOCK)
+                | (block_mask(row, i + 2 * BLOCK, M, s, lo) << (2 * BLOCK))
+                | (block_mask(row, i + 3 * BLOCK, M, s, lo) << (3 * BLOCK)))
+        w = _support_bits(idx, w, i, mask)
+        if 2 * w >= n:
+            return w
+        i += 4 * BLOCK
+    while i + BLOCK <= n:
+        w = _support_bits(idx, w, i, block_mask(row, i, M, s, lo))
+        i += BLOCK
+    for j in range(i, n):
+        idx[w] = j
+        w += (np.float64(row[j]) - M) * s >= lo
+    if 2 * w < n:
+        for j in range(w):
+            dv[j] = s * (np.float64(row[idx[j]]) - M) - t
+        for j in range(n):
+            out[j] = 0.0
+    return w
+
+
+@overload(packed_support, inline="always")
+def _packed_support(row, M, s, t, idx, dv, out):
+    if isinstance(row, types.Array) and row.layout == "C":
+        def pick(row, M, s, t, idx, dv, out):
+            if row.shape[0] >= BLOCKED_FROM:
+                return _packed_blocked(row, M, s, t, idx, dv, out)
+            return _packed_plain(row, M, s, t, idx, dv, out)
+        return pick
+    return lambda row, M, s, t, idx, dv, out: _packed_plain(row, M, s, t, idx, dv, out)
+
+
 @jit
 def apply_row(row, M, t, out, a):
     """``out = max((alpha - 1)(row - M) - t, 0)^(1 / (alpha - 1))``, or exp(row - M - t) for
@@ -591,21 +680,15 @@ def apply_row(row, M, t, out, a):
             d = positive_part(s * (np.float64(row[i]) - M) - t)
             out[i] = d * d
     else:
-        # the power only on the support: a first pass writes the zeros and packs the
-        # support (branch-free), the power is taken on the packed entries (vectorised), and
-        # they are put back. (A loop with the power under a condition is vectorised with
-        # both sides computed; N(0, 1) rows of 1024 at alpha = 2.5, support 3, took 4.7 us
-        # a row with the power on every entry.) A dense support takes it on every entry,
-        # with no scatter.
+        # the power only on the support: it is packed (``packed_support``), the power is
+        # taken on the packed entries (vectorised), and they are put back over zeros. (A
+        # loop with the power under a condition is vectorised with both sides computed;
+        # N(0, 1) rows of 1024 at alpha = 2.5, support 3, took 4.7 us a row with the power
+        # on every entry; with the plain packing pass over the whole row, 1.1 us; with the
+        # blocked one, 0.45.) A dense support takes it on every entry, with no scatter.
         idx = np.empty(n, np.int64)
         dv = np.empty(n)
-        w = 0
-        for i in range(n):
-            d = s * (np.float64(row[i]) - M) - t
-            out[i] = 0.0
-            idx[w] = i
-            dv[w] = d
-            w += d > 0.0
+        w = packed_support(row, M, s, t, idx, dv, out)
         if 2 * w < n:
             _pow_packed(dv, w, b)
             for j in range(w):
