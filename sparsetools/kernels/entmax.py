@@ -346,7 +346,8 @@ def _tau_above2(y, m, a):
     decrease monotonically to the root; the last one below ``_HALLEY_TOL`` relative to t
     is taken without another pass (its error is of the order of its square). N is close
     to linear where the d's are close (dense rows), so this takes a few passes where
-    ``_separate``'s bisection took about ten."""
+    ``_separate``'s bisection and Newton's steps on F took many (dense rows of 128 at
+    alpha 2.5: 5.8 passes a row against 15.3)."""
     s = a - 1.0
     b = 1.0 / s
     lo = max(-1.0, _bound(y, m, a))
