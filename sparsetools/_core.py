@@ -18,7 +18,7 @@ def forward(rows, method, out2d="none", map_=SPARSEMAX, param=NO_PARAM):
     (an array, or ``"rows"`` for a fresh one) receives the output unless it is ``"none"``.
     ``param`` is the map's parameter, float64, one per row or one for all. Raises for a
     bad row."""
-    code = map_.resolve(method, rows.n).code
+    code = map_.resolve(method, rows.n, rows.z2d.dtype).code
     R = rows.z2d.shape[0]
     write = type(out2d) is not str or out2d != "none"
     outputs = (out2d, np.empty(R), np.empty(R), np.empty(R, np.int64))  # made here: the fast path
@@ -45,7 +45,7 @@ def _plain_rows(z, axis, method, map_=SPARSEMAX, param=NO_PARAM):
     res = np.empty_like(z2d)
     status = np.empty(R, np.int8)
     _batched.forward_rows(z2d, res, np.empty(R), np.empty(R), np.empty(R, np.int64), status, True,
-                          param, literal=map_.resolve(method, n).code)
+                          param, literal=map_.resolve(method, n, z.dtype).code)
     if np.count_nonzero(status):
         return None
     return res.reshape(z.shape)

@@ -21,7 +21,7 @@ def _run(kind, z, target, axis, method, write_grad, out=None, param=None):
     inputs = (rows.z2d, tgt.labels if tgt.labels is not None else tgt.q2d, tgt.tol)
     outputs = ("float64", "rows" if write_grad else "none")
     if kind in MAPS:
-        code = MAPS[kind].resolve(method, rows.n).code
+        code = MAPS[kind].resolve(method, rows.n, rows.z2d.dtype).code
         loss, grad = rows.run(_batched.loss_rows, inputs, outputs, (write_grad, par), code, target=tgt)
     else:
         loss, grad = rows.run(_batched.softmax_loss_rows, inputs, outputs, (write_grad,), target=tgt)

@@ -23,6 +23,7 @@ registry, so a new method or map needs no edit anywhere else.
 
 import zlib
 
+import numpy as np
 from numba.core import types
 from numba.extending import overload
 
@@ -48,9 +49,10 @@ class Map:
     """A sparse map's row pieces, its methods and the rule behind ``method="auto"``.
 
     The pieces are Numba-compiled functions of one row (see ``sparsetools.maps.sparsemax``
-    for their contracts); ``auto(n)`` names the method ``"auto"`` runs on rows of ``n``
-    entries (it may be a method that is not listed publicly, such as sparsemax's guarded
-    Michelot kernel). ``code`` selects the map's pieces in the drivers that need no method
+    for their contracts); ``auto(n, dtype)`` names the method ``"auto"`` runs on rows of
+    ``n`` entries of the computing dtype (float64 or float32); it may be a method that is
+    not listed publicly, such as sparsemax's guarded Michelot kernel or entmax's float32
+    one. ``code`` selects the map's pieces in the drivers that need no method
     (the Jacobian products).
     """
 
@@ -93,12 +95,12 @@ class Map:
         (self.methods if public else self.hidden)[name] = entry
         return entry
 
-    def resolve(self, method, n):
+    def resolve(self, method, n, dtype=np.float64):
         """The ``Method`` that ``method`` (a name or ``"auto"``) runs on rows of ``n``
-        entries; ValueError naming the valid methods otherwise."""
+        entries of ``dtype``; ValueError naming the valid methods otherwise."""
         if isinstance(method, str):
             if method == "auto":
-                name = self.auto(n)
+                name = self.auto(n, np.dtype(dtype))
                 return self.methods.get(name) or self.hidden[name]
             entry = self.methods.get(method)
             if entry is not None:

@@ -18,7 +18,7 @@ from ..kernels import projections as kp
 from ..kernels.auto import MAX_STEPS
 
 
-def _auto(n):
+def _auto(n, dtype):
     return "michelot" if n <= MAX_STEPS else "guarded_michelot"
 
 
@@ -50,7 +50,7 @@ SPARSE_SIMPLEX = _register(Map(
 ))
 
 
-def _newton(n):
+def _newton(n, dtype):
     return "newton"
 
 

@@ -34,7 +34,7 @@ from ..kernels.michelot import tau_michelot
 from ..kernels.sort import tau_sort
 
 
-def _auto(n):
+def _auto(n, dtype):
     return "michelot" if n <= MAX_STEPS else "guarded_michelot"
 
 
