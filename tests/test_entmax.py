@@ -68,6 +68,66 @@ def test_long_rows_sum_to_one_without_renormalising(alpha, dtype):
             assert np.abs(s - 1).max() <= tol, (n, method)
 
 
+EPS32 = float(np.finfo(np.float32).eps)
+
+
+def test_float32_powers_within_their_bound():
+    # pow_unit32 works in float32 (d's rounding to float32 put back into the logarithm):
+    # a few units of 2^-24 times 1 + |log(d^b)|, exact at 0 and 1, a tiny d^b nonzero
+    from sparsetools._jit import jit
+    from sparsetools.kernels.special import pow_unit32
+
+    @jit(contract=True)
+    def powers(d, b, out):
+        for i in range(d.shape[0]):
+            out[i] = pow_unit32(d[i], b)
+
+    rng = np.random.default_rng(30)
+    d = np.concatenate([rng.random(20_000), 10.0 ** -rng.uniform(0, 30, 20_000), [1.0, 0.5]])
+    out = np.empty_like(d)
+    for b in (1.01, 1.5, 2.5, 10 / 3, 7 / 3, 20.0, 0.25):
+        b32 = np.float32(b)
+        powers(d, b32, out)
+        ref = d ** np.float64(b32)
+        ok = ref > np.exp(-86.0)
+        rel = np.abs(out[ok] - ref[ok]) / ref[ok]
+        assert (rel <= 4 * 2.0**-24 * (1.0 + np.abs(np.log(ref[ok])))).all(), b
+        assert (out[~ok] > 0).all() and (out[~ok] <= 2 * np.exp(-86.0)).all()
+    powers(np.array([0.0, 1.0, 1e-300]), np.float32(3.0), out[:3])
+    assert out[0] == 0.0 and out[1] == 1.0 and out[2] > 0.0
+
+
+@pytest.mark.parametrize("alpha", [1.05, 1.2, 1.3, 1.7, 1.9, 2.5])
+def test_float32_rows_take_float32_powers_and_keep_their_contract(alpha):
+    # auto runs "newton32" on float32 rows (float32 powers summed in float64) and a float32
+    # output takes float32 powers: within 64 float32 eps of the float64 result, rows summing
+    # to 1 within 4 n eps, the threshold consistent with the output's support
+    from sparsetools.maps import MAPS
+
+    assert MAPS["entmax"].resolve("auto", 128, np.float32).name == "newton32"
+    assert MAPS["entmax"].resolve("auto", 128, np.float64).name == "newton"
+    rng = np.random.default_rng(31)
+    for n, rows in ((2, 50), (7, 50), (20, 50), (100, 40), (128, 40), (1000, 8)):
+        for scale in (1.0, 10.0, 0.05, 1e-3):
+            z = (rng.normal(size=(rows, n)) * scale).astype(np.float32)
+            z[0, 1] = z[0, 0]  # a tie
+            p = st.entmax(z, alpha)
+            assert p.dtype == np.float32
+            ref = st.entmax(z.astype(np.float64), alpha, method="newton")
+            np.testing.assert_allclose(p, ref, rtol=0, atol=64 * EPS32, err_msg=(n, scale))
+            s = p.astype(np.float64).sum(1)
+            assert np.abs(s - 1).max() <= 4 * n * EPS32, (n, scale)
+            tau, k = st.entmax_threshold(z, alpha)
+            assert tau.dtype == np.float32
+            assert np.array_equal(k, np.count_nonzero(p, axis=1)), (n, scale)
+    for n in (3, 20):  # and short rows against the arbitrary-precision reference
+        z = (rng.normal(size=(4, n)) * np.array([[1.0], [10.0], [0.05], [1e-3]])).astype(np.float32)
+        p = st.entmax(z, alpha)
+        for r in range(z.shape[0]):
+            ref, _ = entmax_row_mp(z[r], alpha)
+            np.testing.assert_allclose(p[r], ref, rtol=0, atol=64 * EPS32)
+
+
 def test_methods_agree():
     rng = np.random.default_rng(4)
     z = rng.normal(size=(30, 50)) * rng.uniform(0.1, 10, size=(30, 1))
@@ -141,8 +201,8 @@ def test_output_is_nonzero_exactly_where_the_kernel_keeps_an_entry():
     from sparsetools.kernels import entmax as kernels
 
     rng = np.random.default_rng(21)
-    # rows of 16 take the plain packing pass, rows of 100 the blocked one (with float32
-    # too: its masks convert to float64 first)
+    # rows of 16 take the plain packing pass or the dense loop, rows of 100 the blocked
+    # one or the dense loop (with float32 too: its masks convert to float64 first)
     for z in (rng.normal(size=(2000, 16)), rng.normal(size=(300, 100)),
               rng.normal(size=(300, 100)).astype(np.float32)):
         n = z.shape[1]
@@ -153,10 +213,11 @@ def test_output_is_nonzero_exactly_where_the_kernel_keeps_an_entry():
             at = np.where(at == 0, -0.5, at)
             # tau at an entry (it is out), and an ulp below one (it is in, with a tiny d)
             for t in (at, np.nextafter(at, -np.inf)):
-                out = np.empty(z.shape)
-                for r in range(len(z)):
-                    kernels.apply_row(z[r], M[r], t[r], out[r], alpha)
-                assert np.array_equal(out > 0, y - t[:, None] > 0), (n, z.dtype, alpha)
+                # a float32 output takes float32 powers (and rows of 100, the dense loop)
+                for out in (np.empty(z.shape), np.empty(z.shape, z.dtype)):
+                    for r in range(len(z)):
+                        kernels.apply_row(z[r], M[r], t[r], out[r], alpha)
+                    assert np.array_equal(out > 0, y - t[:, None] > 0), (n, z.dtype, out.dtype, alpha)
 
 
 def test_threshold_rebuilds_the_output():
