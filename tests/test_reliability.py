@@ -449,6 +449,8 @@ res = {"p": p, "p32": s.sparsemax(z.astype(np.float32)), "thr": s.sparsemax_thre
        "ssj": s.softmax_sigmoid_jacobian(z)}
 for m in s.METHODS:
     res["p_" + m] = s.sparsemax(z, method=m)
+for a in (1.3, 1.8, 2.5):  # rows where candidates fall out of the support (d = 0)
+    res["e%g" % a] = s.entmax(z, a)
 try:
     s.sparsemax(np.array([1.0, np.nan]))
 except ValueError as e:

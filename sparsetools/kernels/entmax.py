@@ -71,6 +71,10 @@ _HALLEY_TOL32 = 2.0**-17
 #: scalar remainder of up to 15 entries cost as much as 60 vectorised ones.
 _PAD = 8
 
+#: The least positive float64: x / max(d, it) is x / d for d > 0 and 0 for x = d = 0,
+#: with no division by zero (which raises under ``NUMBA_DISABLE_JIT``).
+_TINIEST = 5e-324
+
 #: The float64 just above -1: ``v > -1`` is ``v >= _ABOVE_MINUS_ONE``.
 _ABOVE_MINUS_ONE = float(np.nextafter(-1.0, 0.0))
 
@@ -181,7 +185,7 @@ def _sums(y, k, t, b):
             d = positive_part(y[j] - t)
             p = pow_unit(d, b)
             F += p
-            E += if_positive(d, p / d)  # d^(b - 1), 0 off the support
+            E += p / max_nan(d, _TINIEST)  # d^(b - 1), 0 off the support (p = 0)
     return F, E
 
 
@@ -230,7 +234,7 @@ def _sums3(y, k, t, b, low):
             e = _pow(d, b1, low)
             F += e * d
             E += e
-            G += if_positive(d, e / d)
+            G += e / max_nan(d, _TINIEST)  # 0 at d = 0, where e = 0
     return F, E, G
 
 
