@@ -128,6 +128,23 @@ def test_float32_rows_take_float32_powers_and_keep_their_contract(alpha):
             np.testing.assert_allclose(p[r], ref, rtol=0, atol=64 * EPS32)
 
 
+@pytest.mark.parametrize("alpha", [1.2, 1.3, 1.9])
+def test_float32_jvp_takes_float32_powers_within_float32_rounding(alpha):
+    # g = p^(2 - alpha) in float32 arithmetic for a float32 p, subnormal entries included
+    rng = np.random.default_rng(32)
+    z = rng.normal(size=(40, 50)).astype(np.float32)
+    p = st.entmax(z, alpha)
+    p[:, 0] = np.float32(3e-42)  # float32 subnormals (not an entmax output: any p is taken)
+    p[:, 1] = np.float32(2e-39)
+    v = rng.normal(size=z.shape).astype(np.float32)
+    got = st.entmax_jvp(p, v, alpha)
+    assert got.dtype == np.float32
+    ref = st.entmax_jvp(p.astype(np.float64), v.astype(np.float64), alpha)
+    scale = np.abs(ref).max(axis=1, keepdims=True)
+    np.testing.assert_allclose(got / scale, ref / scale, rtol=0, atol=64 * EPS32)
+    np.testing.assert_allclose(st.entmax_vjp(p, v, alpha), got, rtol=0, atol=0)
+
+
 def test_methods_agree():
     rng = np.random.default_rng(4)
     z = rng.normal(size=(30, 50)) * rng.uniform(0.1, 10, size=(30, 1))

@@ -75,6 +75,8 @@ _PAD = 8
 #: with no division by zero (which raises under ``NUMBA_DISABLE_JIT``).
 _TINIEST = 5e-324
 
+_TWO64 = 2.0**64
+
 #: The float64 just above -1: ``v > -1`` is ``v >= _ABOVE_MINUS_ONE``.
 _ABOVE_MINUS_ONE = float(np.nextafter(-1.0, 0.0))
 
@@ -844,9 +846,23 @@ def slope(p, a):
 @jit(reassoc=True, contract=True)
 def _slopes(p, v, out, a):
     """``out = g`` (``slope``) and ``(sum g, sum g v)`` in one vectorised pass (``slope``
-    has no branch on p, and LLVM takes its branches on alpha out of the loop)."""
+    has no branch on p, and LLVM takes its branches on alpha out of the loop). A float32
+    p with 1 < alpha < 2 other than 1.5 takes its powers p^(2 - alpha) in float32
+    arithmetic (``special.pow_unit32``), a p below 2^-100 (a float32 subnormal among them,
+    below that function's range) scaled by 2^64 first and its power scaled back."""
     G = 0.0
     Gv = 0.0
+    if float32_out(p) and 1.0 < a < 2.0 and a != 1.5:
+        e = np.float32(2.0 - a)
+        back = 2.0 ** (-64.0 * np.float64(e))
+        for i in range(p.shape[0]):
+            x = np.float64(p[i])
+            small = x < 2.0**-100
+            g = pow_unit32(x * (_TWO64 if small else 1.0), e) * (back if small else 1.0)
+            out[i] = g
+            G += g
+            Gv += g * np.float64(v[i])
+        return G, Gv
     for i in range(p.shape[0]):
         g = slope(np.float64(p[i]), a)
         out[i] = g
