@@ -689,15 +689,15 @@ _DENSE_FRACTION32 = 0.125
 _DENSE_FRACTION64 = 0.5
 
 
-def float32_out(out):
-    """Whether ``out`` is a float32 array (compiled: a constant of its type)."""
-    return out.dtype == np.float32
+def is_float32(arr):
+    """Whether ``arr`` is a float32 array (compiled: a constant of its type)."""
+    return arr.dtype == np.float32
 
 
-@overload(float32_out, inline="always")
-def _float32_out(out):
-    f32 = isinstance(out, types.Array) and out.dtype == types.float32
-    return lambda out: f32
+@overload(is_float32, inline="always")
+def _is_float32(arr):
+    f32 = isinstance(arr, types.Array) and arr.dtype == types.float32
+    return lambda arr: f32
 
 
 def packed_support(row, M, s, t, idx, dv, out):
@@ -807,7 +807,7 @@ def apply_row(row, M, t, out, a):
         # blocked one, 0.45.) A dense support takes it on every entry, with no scatter.
         # a float32 output takes float32 powers where b > 1 (``pow_unit32``: below b = 1 a
         # d under float32's range would count)
-        low = float32_out(out) and b > 1.0
+        low = is_float32(out) and b > 1.0
         frac = _DENSE_FRACTION32 if low else _DENSE_FRACTION64
         if n <= _COUNT_UP_TO and _count_support(row, M, s, t) >= frac * n:
             _dense_pow(row, M, s, t, out, b, low)
@@ -852,7 +852,7 @@ def _slopes(p, v, out, a):
     below that function's range) scaled by 2^64 first and its power scaled back."""
     G = 0.0
     Gv = 0.0
-    if float32_out(p) and 1.0 < a < 2.0 and a != 1.5:
+    if is_float32(p) and 1.0 < a < 2.0 and a != 1.5:
         e = np.float32(2.0 - a)
         back = 2.0 ** (-64.0 * np.float64(e))
         for i in range(p.shape[0]):
