@@ -212,18 +212,23 @@ def _pow(d, b, low):
 
 @jit(reassoc=True, contract=True, inline=True)
 def _sums3(y, k, t, b, low):
-    """``(sum d^b, sum d^(b - 1), sum d^(b - 2))`` over the first ``k`` entries (the last
-    over d > 0 only), d = max(y - t, 0), for b > 1 other than 2: one power an entry,
-    d^(b - 2) times d for b > 2, d^(b - 1) divided by d below; the powers in float32
-    arithmetic when ``low`` (``_pow``). The entries after ``k`` are scratch (``_pad``)."""
+    """``(sum d^b, sum d^(b - 1), sum d^(b - 2), min |y - t|)`` over the first ``k``
+    entries (the third over d > 0 only), d = max(y - t, 0), for b > 1 other than 2: one
+    power an entry, d^(b - 2) times d for b > 2, d^(b - 1) divided by d below; the powers
+    in float32 arithmetic when ``low`` (``_pow``). The last is the distance from t to the
+    nearest candidate, on either side: the sums are smooth within it. The entries after
+    ``k`` are scratch (``_pad``)."""
     F = 0.0
     E = 0.0
     G = 0.0
+    W = -np.inf  # -min |y - t|
     kp = _pad(y, k)
     if b > 2.0:
         b2 = b - 2.0
         for j in range(kp):
-            d = positive_part(y[j] - t)
+            x = y[j] - t
+            W = max_nan(W, -abs(x))
+            d = positive_part(x)
             q = _pow(d, b2, low)
             e = q * d
             F += e * d
@@ -232,12 +237,14 @@ def _sums3(y, k, t, b, low):
     else:
         b1 = b - 1.0
         for j in range(kp):
-            d = positive_part(y[j] - t)
+            x = y[j] - t
+            W = max_nan(W, -abs(x))
+            d = positive_part(x)
             e = _pow(d, b1, low)
             F += e * d
             E += e
             G += e / max_nan(d, _TINIEST)  # 0 at d = 0, where e = 0
-    return F, E, G
+    return F, E, G, -W
 
 
 @jit
@@ -453,6 +460,36 @@ def _finish_norm(y, k, lo, hi, s, b, t, step):
     return t, keep_above(y, 0, k, t)
 
 
+#: ``tau_newton`` also stops at the Halley point of a Newton step ``delta`` once a bound
+#: of that point's error (``_halley_error``) is below this relative to t, provided the
+#: step is at most ``_NEAR`` times the distance from t to the nearest candidate: no entry
+#: enters or leaves the support between t and tau, the sums are smooth there, and the
+#: error's expansion in delta is dominated by its first term. N(0, 1) rows of 128 at
+#: alpha = 1.3 then mostly take three passes instead of four (the fourth only confirmed
+#: the third's Halley point).
+_CUBIC_TOL = 2.0**-56
+_NEAR = 2.0**-10
+
+
+@jit(inline=True)
+def _halley_error(F, E, G, dist, b, step):
+    """A bound of the error of Halley's point on the b-norm N(t) = F^(1/b), F = sum
+    (y - t)_+^b, from a Newton step of size ``step``, given the sums F, E = sum d^(b - 1),
+    G = sum d^(b - 2) at t and the distance ``dist`` from t to the nearest candidate.
+
+    Halley's point from an error e has the error (N2^2 / 4 - N3 / 6) e^3 to leading order,
+    where N2 = N'' / N' and N3 = N''' / N'. With s = 1 / b, N2 = -(b - 1)(F G - E^2) / (F E)
+    and N3 = (b - 1)(2b - 1) E^2 / F^2 - 3 (b - 1)^2 G / F + F''' / F', all known from the
+    sums but F''' / F' = -(b - 1)(b - 2) sum d^(b - 3) / E, which is bounded with
+    sum d^(b - 3) <= G / dist. The factor 2 covers the terms of higher order in
+    step / dist."""
+    b1 = b - 1.0
+    n2 = b1 * (F * G - E * E) / (F * E)
+    known = b1 * (2.0 * b - 1.0) * E * E / (F * F) - 3.0 * b1 * b1 * G / F
+    third = b1 * abs(b - 2.0) * G / (E * dist)
+    return 2.0 * (abs(0.25 * n2 * n2 - known / 6.0) + third / 6.0) * step * step * step
+
+
 @jit(reassoc=True, contract=True, inline=True)
 def _halley(y, m, a, f32):
     """Halley's method on the b-norm, guarded by Newton's, dropping entries as they fall
@@ -485,7 +522,7 @@ def _halley(y, m, a, f32):
         return _newton15(y, k, t)
     low = t  # the largest t known to be at or left of tau: the entries <= low are out
     for _ in range(_MAX_NEWTON):
-        F, E, G = _sums3(y, k, t, b, f32)
+        F, E, G, dist = _sums3(y, k, t, b, f32)
         if not (F > 0.0 and E > 0.0 and E < np.inf):  # t is right of every entry
             t = low
             continue
@@ -497,10 +534,17 @@ def _halley(y, m, a, f32):
             low = tn
         # Halley's step: N'' / N' = -(b - 1)(F G - E^2) / (F E), F G >= E^2 (Cauchy-Schwarz)
         den = 1.0 - delta * (b - 1.0) * (F * G - E * E) / (2.0 * F * E)
-        th = t + delta / den if 0.5 <= den < np.inf else tn
+        halley = 0.5 <= den < np.inf
+        th = t + delta / den if halley else tn
+        halley = halley and th >= low
         th = th if th > low else low
-        if not abs(delta) > (_HALLEY_TOL32 if f32 else _HALLEY_TOL) * abs(t):
+        step = abs(delta)
+        if not step > (_HALLEY_TOL32 if f32 else _HALLEY_TOL) * abs(t):
             t = th
+            break
+        if (not f32 and halley and step <= _NEAR * dist
+                and _halley_error(F, E, G, dist, b, step) <= _CUBIC_TOL * abs(t)):
+            t = th  # Halley's point is within _CUBIC_TOL of tau: no pass to confirm it
             break
         k = keep_above(y, 0, k, low)
         t = th
