@@ -3,7 +3,8 @@
 Each is a ``_jit.Driver``, compiled parallel and serial; it is called without its first
 argument, ``nchunks``: the rows are split into that many contiguous chunks (``chunk``; a
 few per thread, decided in Python because ``numba.get_num_threads`` inside a kernel
-defeats the on-disk cache), each allocating its float64 scratch rows once. Every driver's
+defeats the on-disk cache), each allocating its float64 scratch rows once. A row is
+``row_of(z, r)``, a view without a reference count (``_jit.row_of``). Every driver's
 arguments are its inputs, its outputs, the per-row ``status`` (``kernels.common`` codes),
 its parameters, and for the maps' drivers the registry code of the map and method, a
 compile-time literal (``driver(..., literal=code)``): the drivers are written once for
@@ -16,7 +17,7 @@ from numba.core import types
 from numba.extending import overload
 
 from . import _registry
-from ._jit import driver, jit
+from ._jit import driver, jit, row_of
 from ._registry import (
     row_apply,
     row_gather,
@@ -76,7 +77,7 @@ def forward_rows(nchunks, z, out, shift, thresh, support, status, write, param, 
         lo, hi = chunk(c, nchunks, rows)
         for r in range(lo, hi):
             a = row_param(param, r, code)
-            M, t, k, st = forward_row(z[r], buf, tmp, a, code)
+            M, t, k, st = forward_row(row_of(z, r), buf, tmp, a, code)
             status[r] = st
             if st != OK:
                 continue
@@ -84,7 +85,7 @@ def forward_rows(nchunks, z, out, shift, thresh, support, status, write, param, 
             thresh[r] = t
             support[r] = k
             if write:
-                row_apply(z[r], M, t, out[r], a, code)
+                row_apply(row_of(z, r), M, t, row_of(out, r), a, code)
 
 
 @driver
@@ -95,7 +96,7 @@ def apply_rows(nchunks, z, shift, thresh, out, param, code):
     for c in prange(nchunks):
         lo, hi = chunk(c, nchunks, rows)
         for r in range(lo, hi):
-            row_apply(z[r], shift[r], thresh[r], out[r], row_param(param, r, code), code)
+            row_apply(row_of(z, r), shift[r], thresh[r], row_of(out, r), row_param(param, r, code), code)
 
 
 # ---------------------------------------------------------------------------------------
@@ -111,7 +112,7 @@ def jvp_rows(nchunks, p, v, out, status, param, code):
     for c in prange(nchunks):
         lo, hi = chunk(c, nchunks, rows)
         for r in range(lo, hi):
-            status[r] = row_jvp(p[r], v[r], out[r], row_param(param, r, code), code)
+            status[r] = row_jvp(row_of(p, r), row_of(v, r), row_of(out, r), row_param(param, r, code), code)
 
 
 @driver
@@ -123,7 +124,7 @@ def jacobian_rows(nchunks, p, out, status, param, code):
     for c in prange(nchunks):
         lo, hi = chunk(c, nchunks, rows)
         for r in range(lo, hi):
-            status[r] = row_jacobian(p[r], out[r], row_param(param, r, code), code)
+            status[r] = row_jacobian(row_of(p, r), row_of(out, r), row_param(param, r, code), code)
 
 
 @driver
@@ -135,7 +136,7 @@ def entmax_dalpha_rows(nchunks, p, out, status, param):
     for c in prange(nchunks):
         lo, hi = chunk(c, nchunks, rows)
         for r in range(lo, hi):
-            status[r] = dalpha_row(p[r], out[r], param[r if param.shape[0] > 1 else 0])
+            status[r] = dalpha_row(row_of(p, r), row_of(out, r), param[r if param.shape[0] > 1 else 0])
 
 
 def target_loss(row, M, t, target, r, g, a, code):
@@ -151,12 +152,12 @@ def target_loss(row, M, t, target, r, g, a, code):
         if lab < 0 or lab >= row.shape[0]:
             return 0.0, 1.0, BAD_LABEL
         return map_.loss_label(row, M, t, lab, g, *extra), 1.0, OK
-    return map_.loss_dist(row, M, t, target[r], g, *extra)
+    return map_.loss_dist(row, M, t, row_of(target, r), g, *extra)
 
 
 def still_off(target, r, qtol):
     """For a target row whose running sum failed: whether its accurate sum fails too."""
-    return target.ndim == 2 and _status.sum_is_off(accurate_sum(target[r]), qtol)
+    return target.ndim == 2 and _status.sum_is_off(accurate_sum(row_of(target, r)), qtol)
 
 
 @overload(target_loss, inline="always")
@@ -182,15 +183,15 @@ def _target_loss(row, M, t, target, r, g, a, code):
         return labels_a
     loss_dist = map_.loss_dist
     if map_.param is None:
-        return lambda row, M, t, target, r, g, a, code: loss_dist(row, M, t, target[r], g)
-    return lambda row, M, t, target, r, g, a, code: loss_dist(row, M, t, target[r], g, a)
+        return lambda row, M, t, target, r, g, a, code: loss_dist(row, M, t, row_of(target, r), g)
+    return lambda row, M, t, target, r, g, a, code: loss_dist(row, M, t, row_of(target, r), g, a)
 
 
 @overload(still_off)
 def _still_off(target, r, qtol):
     if target.ndim == 1:
         return lambda target, r, qtol: False
-    return lambda target, r, qtol: _status.sum_is_off(accurate_sum(target[r]), qtol)
+    return lambda target, r, qtol: _status.sum_is_off(accurate_sum(row_of(target, r)), qtol)
 
 
 @driver
@@ -206,12 +207,12 @@ def loss_rows(nchunks, z, target, qtol, loss, grad, status, write_grad, param, c
         lo, hi = chunk(c, nchunks, rows)
         for r in range(lo, hi):
             a = row_param(param, r, code)
-            M, t, k, st = forward_row(z[r], buf, tmp, a, code)
+            M, t, k, st = forward_row(row_of(z, r), buf, tmp, a, code)
             if st == OK:
                 if write_grad:
-                    L, qsum, st = target_loss(z[r], M, t, target, r, grad[r], a, code)
+                    L, qsum, st = target_loss(row_of(z, r), M, t, target, r, row_of(grad, r), a, code)
                 else:
-                    L, qsum, st = target_loss(z[r], M, t, target, r, tmp, a, code)
+                    L, qsum, st = target_loss(row_of(z, r), M, t, target, r, tmp, a, code)
                 if st == OK and _status.sum_is_off(qsum, qtol) and still_off(target, r, qtol):
                     st = TARGET_SUM
                 loss[r] = L
@@ -226,10 +227,10 @@ def softmax_rows(nchunks, z, out, status):
     for c in prange(nchunks):
         lo, hi = chunk(c, nchunks, rows)
         for r in range(lo, hi):
-            M, st = row_max(z[r])
+            M, st = row_max(row_of(z, r))
             status[r] = st
             if st == OK:
-                divide_row(out[r], exp_shifted_row(z[r], M, 1.0, out[r]))
+                divide_row(row_of(out, r), exp_shifted_row(row_of(z, r), M, 1.0, row_of(out, r)))
 
 
 def softmax_target_loss(row, M, target, r, g):
@@ -239,7 +240,7 @@ def softmax_target_loss(row, M, target, r, g):
     divide_row(g, s)
     if target.ndim == 1:
         return _softmax_label_terms(row, M, np.log(s), target[r], g)
-    return softmax_loss_dist_terms(row, M, np.log(s), target[r], g)
+    return softmax_loss_dist_terms(row, M, np.log(s), row_of(target, r), g)
 
 
 def _softmax_label_terms(row, M, logs, lab, g):
@@ -265,7 +266,7 @@ def _softmax_target_loss(row, M, target, r, g):
     def dist(row, M, target, r, g):
         s = exp_shifted_row(row, M, 1.0, g)
         divide_row(g, s)
-        return softmax_loss_dist_terms(row, M, np.log(s), target[r], g)
+        return softmax_loss_dist_terms(row, M, np.log(s), row_of(target, r), g)
     return dist
 
 
@@ -280,12 +281,12 @@ def softmax_loss_rows(nchunks, z, target, qtol, loss, grad, status, write_grad):
         tmp = np.empty(n, np.float64)
         lo, hi = chunk(c, nchunks, rows)
         for r in range(lo, hi):
-            M, st = row_max(z[r])
+            M, st = row_max(row_of(z, r))
             if st == OK:
                 if write_grad:
-                    L, qsum, st = softmax_target_loss(z[r], M, target, r, grad[r])
+                    L, qsum, st = softmax_target_loss(row_of(z, r), M, target, r, row_of(grad, r))
                 else:
-                    L, qsum, st = softmax_target_loss(z[r], M, target, r, tmp)
+                    L, qsum, st = softmax_target_loss(row_of(z, r), M, target, r, tmp)
                 if st == OK and _status.sum_is_off(qsum, qtol) and still_off(target, r, qtol):
                     st = TARGET_SUM
                 loss[r] = L
@@ -305,21 +306,21 @@ def softmax_sigmoid_rows(nchunks, z, g, out, status, gamma, beta, alpha, relu, v
         u = np.empty(n, np.float64)
         lo, hi = chunk(c, nchunks, rows)
         for r in range(lo, hi):
-            row = z[r]
+            row = row_of(z, r)
             M, st = row_max(row)
             if st == OK and vjp:
-                st = nonfinite_status(g[r])
+                st = nonfinite_status(row_of(g, r))
             status[r] = st
             if st != OK:
                 continue
             divide_row(a1, exp_shifted_row(row, M, gamma, a1))
-            o = out[r]
+            o = row_of(out, r)
             if not vjp:
                 for i in range(n):
                     a, _ = sigmoid_and_slope(beta * (a1[i] - alpha))
                     o[i] = max(a, 0.0) if relu else a
                 continue
-            gr = g[r]
+            gr = row_of(g, r)
             for i in range(n):
                 _, slope = sigmoid_and_slope(beta * (a1[i] - alpha))
                 u[i] = beta * slope * np.float64(gr[i])
@@ -340,13 +341,13 @@ def softmax_sigmoid_jacobian_rows(nchunks, z, out, status, gamma, beta, alpha):
         a1 = np.empty(n, np.float64)
         lo, hi = chunk(c, nchunks, rows)
         for r in range(lo, hi):
-            row = z[r]
+            row = row_of(z, r)
             M, st = row_max(row)
             status[r] = st
             if st != OK:
                 continue
             divide_row(a1, exp_shifted_row(row, M, gamma, a1))
-            J = out[r]
+            J = row_of(out, r)
             for i in range(n):
                 _, slope = sigmoid_and_slope(beta * (a1[i] - alpha))
                 d = beta * slope * gamma * a1[i]

@@ -97,6 +97,59 @@ def intrinsic(python_impl):
     return wrap
 
 
+def _py_row_of(a, r):
+    return a[r]
+
+
+@intrinsic(_py_row_of)
+def row_of(typingctx, a, r):
+    """``a[r]`` for an array of two or more dimensions, as a view that borrows ``a``'s
+    memory instead of holding a reference to it (no meminfo, so no reference count).
+
+    Numba's own ``a[r]`` increments and decrements the array's reference count, atomically,
+    for every view it makes; a driver makes two to four per row. A /tmp probe of the
+    sparsemax JVP driver on one thread, 65536x16 float64: 40 ns a row with ``p[r]``,
+    9.5 with this; rows of 128, 61 against 48. The view must not outlive ``a``, which a
+    row kernel's never does. Its type is that of Numba's ``a[r]``: layout C for a C array,
+    A otherwise, the same dtype and flags."""
+    if not (isinstance(a, types.Array) and a.ndim >= 2 and isinstance(r, types.Integer)):
+        return None
+    view = a.copy(ndim=a.ndim - 1, layout="C" if a.layout == "C" else "A")
+
+    def codegen(context, builder, signature, args):
+        from numba.core import cgutils
+
+        aty, rty = signature.args
+        arr = context.make_array(aty)(context, builder, value=args[0])
+        r = context.cast(builder, args[1], rty, types.intp)
+        shape = cgutils.unpack_tuple(builder, arr.shape, aty.ndim)
+        strides = cgutils.unpack_tuple(builder, arr.strides, aty.ndim)
+        out = context.make_array(signature.return_type)(context, builder)
+        context.populate_array(out, data=cgutils.pointer_add(builder, arr.data, builder.mul(r, strides[0])),
+                               shape=cgutils.pack_array(builder, shape[1:]),
+                               strides=cgutils.pack_array(builder, strides[1:]),
+                               itemsize=arr.itemsize, meminfo=None, parent=None)
+        return out._getvalue()
+
+    return view(a, r), codegen
+
+
+def _row_of_aliases(lhs, args, alias_map, arg_aliases):
+    """Tell Numba's alias analysis that ``row_of(a, r)`` is a view of ``a``. Without it
+    the view counts as a fresh array, and the dead-code pass that follows an inlined
+    overload (or a parfor) drops a store into it that nothing in the function reads back
+    (the softmax loss's ``g[label] -= 1`` was lost that way)."""
+    from numba.core.ir_utils import _add_alias
+
+    _add_alias(lhs, args[0].name, alias_map, arg_aliases)
+
+
+if not DISABLE_JIT:
+    from numba.core import ir_utils as _ir_utils
+
+    _ir_utils.alias_func_extensions[("row_of", __name__)] = _row_of_aliases
+
+
 class Driver:
     """A ``prange`` driver over the rows of a (rows, n) array, compiled both ways.
 

@@ -194,6 +194,58 @@ def test_threads_under_every_layer(layer, threads):
     assert out.startswith(f"ok {layer}")
 
 
+def test_row_views_are_views(rng):
+    """The drivers' rows (``_jit.row_of``, views without a reference count) read and write
+    the array's own memory, for every layout, and a store into one survives Numba's
+    dead-code passes: an inlined overload's store that nothing reads back was dropped
+    until the alias analysis was told that the row is a view."""
+    import numba
+    from numba.extending import overload
+
+    from sparsetools._jit import row_of
+
+    def decrement(g, i):
+        g[i] = g[i] - 1.0
+
+    @overload(decrement, inline="always")
+    def _decrement(g, i):
+        def impl(g, i):
+            g[i] = g[i] - 1.0
+        return impl
+
+    @numba.njit
+    def through_views(a, b, out):
+        for r in range(a.shape[0]):
+            x, o = row_of(a, r), row_of(out, r)
+            for j in range(x.shape[0]):
+                o[j] = 2.0 * x[j]
+            decrement(row_of(b, r), 1)
+        return row_of(a, a.shape[0] - 1)[0]
+
+    base = rng.normal(size=(6, 8))
+    for a in (base, base[:, ::2], np.asfortranarray(base), base[::2], base[::-1]):
+        b = np.zeros(a.shape)
+        out = np.zeros_like(a)
+        last = through_views(a, b, out)
+        assert_array_equal(out, 2.0 * a)
+        assert_array_equal(b[:, 1], -1.0)
+        assert np.count_nonzero(b) == a.shape[0]
+        assert last == a[-1, 0]
+    cube = rng.normal(size=(3, 4, 5))
+
+    @numba.njit
+    def sums(c):
+        s = np.empty(c.shape[0])
+        for r in range(c.shape[0]):
+            s[r] = row_of(c, r).sum()
+        return s
+
+    np.testing.assert_allclose(sums(cube), cube.sum((1, 2)), rtol=1e-15)
+    ro = base.copy()
+    ro.flags.writeable = False
+    assert sums(ro[:, :, None]).tolist() == pytest.approx(base.sum(1).tolist(), rel=1e-15)
+
+
 def test_serial_and_parallel_drivers_give_the_same_bits(rng, monkeypatch):
     """Every driver's serial twin (forked children, one thread, a busy workqueue)
     against its parallel version, in this process."""
