@@ -20,6 +20,7 @@ from . import _registry
 from ._jit import driver, jit, row_of
 from ._registry import (
     row_apply,
+    row_apply_support,
     row_gather,
     row_jacobian,
     row_jvp,
@@ -85,7 +86,7 @@ def forward_rows(nchunks, z, out, shift, thresh, support, status, write, param, 
             thresh[r] = t
             support[r] = k
             if write:
-                row_apply(row_of(z, r), M, t, row_of(out, r), a, code)
+                row_apply_support(row_of(z, r), M, t, buf, k, tmp, row_of(out, r), a, code)
 
 
 @driver

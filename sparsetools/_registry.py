@@ -3,8 +3,9 @@
 A *map* (sparsemax; the family of sparse maps grows here) is declared once, in its own
 module under ``sparsetools.maps``, by its row pieces: a candidate pass (``gather``), a first
 cheap step (``presolve``), its threshold finders by method, its element-wise output
-(``apply``), its Jacobian-vector product and dense Jacobian on the support, and its loss
-terms. A *method* is one row kernel ``kernel(y, m, tmp) -> (t, k)`` and one entry
+(``apply``, and optionally ``apply_support``, the output written from the support a method
+left in its scratch), its Jacobian-vector product and dense Jacobian on the support, and
+its loss terms. A *method* is one row kernel ``kernel(y, m, tmp) -> (t, k)`` and one entry
 (:meth:`Map.method`). The drivers (``_batched``) are written once for every map: they take
 an integer *code* as a compile-time literal and call the pieces through the dispatch
 functions below, so only the called (driver, map, method, dtype) is compiled and the
@@ -35,11 +36,14 @@ class Method:
     """One threshold finder of a map: ``kernel(y, m, tmp) -> (t, k)`` on the shifted
     candidates ``y[:m]`` (see ``sparsetools.kernels``), with its reference."""
 
-    __slots__ = ("name", "kernel", "map", "summary", "code", "cached")
+    __slots__ = ("name", "kernel", "map", "summary", "code", "cached", "ordered")
 
-    def __init__(self, name, kernel, map_, summary, code, cached):
+    def __init__(self, name, kernel, map_, summary, code, cached, ordered=False):
         self.name, self.kernel, self.map, self.summary = name, kernel, map_, summary
         self.code, self.cached = code, cached
+        # whether the kernel leaves the support in y[:k], in row order, as the candidate
+        # pass computed it (then a map's ``apply_support`` may write the output from it)
+        self.ordered = ordered
 
     def __repr__(self):
         return f"<method {self.map.name}/{self.name}: {self.summary}>"
@@ -53,14 +57,18 @@ class Map:
     ``n`` entries of the computing dtype (float64 or float32); it may be a method that is
     not listed publicly, such as sparsemax's guarded Michelot kernel or entmax's float32
     one. ``code`` selects the map's pieces in the drivers that need no method
-    (the Jacobian products).
+    (the Jacobian products). ``apply_support``, when given, is ``apply`` for the methods
+    registered as ``ordered``, from the support they leave: ``apply_support(row, M, t, y,
+    k, vals, out)`` with the support's candidates in ``y[:k]`` in row order and ``vals``
+    scratch of the row's length.
     """
 
     def __init__(self, name, *, gather, presolve, apply, jvp, jacobian, auto, summary,
-                 loss_label=None, loss_dist=None, param=None):
+                 loss_label=None, loss_dist=None, param=None, apply_support=None):
         self.name = name
         self.param = param  # the name of the map's per-row parameter (entmax: "alpha"), or None
         self.gather, self.presolve, self.apply = gather, presolve, apply
+        self.apply_support = apply_support
         self.jvp, self.jacobian = jvp, jacobian
         self.loss_label, self.loss_dist = loss_label, loss_dist
         self.auto = auto
@@ -68,7 +76,7 @@ class Map:
         self.methods = {}  # name -> Method, public ones in registration order
         self.hidden = {}  # methods only ``auto`` runs
         # (a map without a loss, such as a projection, has None for its loss pieces)
-        pieces = (gather, presolve, apply, jvp, jacobian, loss_label, loss_dist)
+        pieces = (gather, presolve, apply, jvp, jacobian, loss_label, loss_dist, apply_support)
         self.code = _code(name, tuple(f for f in pieces if f is not None))
         _claim(self.code, self, None)
 
@@ -77,8 +85,9 @@ class Map:
         """The public methods' names, in registration order."""
         return tuple(self.methods)
 
-    def method(self, name, kernel, summary, *, public=True, _builtin=True):
-        """Register ``kernel`` as the method ``name`` of this map and return its entry."""
+    def method(self, name, kernel, summary, *, public=True, ordered=False, _builtin=True):
+        """Register ``kernel`` as the method ``name`` of this map and return its entry;
+        ``ordered``: the kernel leaves the support in ``y[:k]`` in row order (``Method``)."""
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(f"a method name must be an identifier string, not {name!r}")
         if name == "auto" or name in self.methods or name in self.hidden:
@@ -87,10 +96,11 @@ class Map:
             raise TypeError(f"the kernel of method {name!r} must be a Numba-compiled function "
                             f"kernel(y, m, tmp) -> (t, k), not {type(kernel).__name__}")
         if _builtin:
-            code = _code(f"{self.name}/{name}", (kernel,))
+            code = _code(f"{self.name}/{name}/{'ordered' if ordered else ''}", (kernel,))
         else:
             code = _next_runtime_code()
-        entry = Method(name, kernel, self, summary, code, cached=_builtin and CACHE)
+        entry = Method(name, kernel, self, summary, code, cached=_builtin and CACHE,
+                       ordered=ordered and _builtin)
         _claim(code, self, entry)
         (self.methods if public else self.hidden)[name] = entry
         return entry
@@ -244,6 +254,32 @@ def row_presolve(y, m, a, code):
 def row_apply(row, M, t, out, a, code):
     """The map's output of one row, written into ``out``."""
     return _call(code, _BY_CODE[code][0].apply, (row, M, t, out), a)
+
+
+def row_apply_support(row, M, t, y, k, vals, out, a, code):
+    """The map's output of one row after its method: from the support the method left in
+    ``y[:k]`` (``Map.apply_support``) where the map has that piece and the method is
+    ``ordered``, else ``row_apply``."""
+    map_, method = _BY_CODE[code]
+    if map_.apply_support is None or method is None or not method.ordered:
+        return row_apply(row, M, t, out, a, code)
+    return _call(code, map_.apply_support, (row, M, t, y, k, vals, out), a)
+
+
+@overload(row_apply_support, inline="always")
+def _row_apply_support(row, M, t, y, k, vals, out, a, code):
+    if not isinstance(code, types.IntegerLiteral):
+        return None
+    map_, method = _BY_CODE[code.literal_value]
+    if map_.apply_support is None or method is None or not method.ordered:
+        apply = map_.apply
+        if map_.param is None:
+            return lambda row, M, t, y, k, vals, out, a, code: apply(row, M, t, out)
+        return lambda row, M, t, y, k, vals, out, a, code: apply(row, M, t, out, a)
+    fn = map_.apply_support
+    if map_.param is None:
+        return lambda row, M, t, y, k, vals, out, a, code: fn(row, M, t, y, k, vals, out)
+    return lambda row, M, t, y, k, vals, out, a, code: fn(row, M, t, y, k, vals, out, a)
 
 
 def row_jvp(p, v, out, a, code):

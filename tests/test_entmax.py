@@ -261,6 +261,54 @@ def test_output_is_nonzero_exactly_where_the_kernel_keeps_an_entry():
                     assert np.array_equal(out > 0, y - t[:, None] > 0), (n, z.dtype, out.dtype, alpha)
 
 
+def test_output_from_the_support_is_the_output_pass():
+    # the forward pass writes the output from the support its method left (powers on the
+    # support only, expanded into the row): the same bits as the output pass from the
+    # threshold, also with tau at an entry or an ulp below one, on the plain and blocked
+    # expansions and the dense loop, float64 and float32 outputs
+    import numba
+
+    from sparsetools.kernels import entmax as kernels
+
+    expand = numba.njit(lambda row, M, s, t, vals, out: kernels.expand_support(row, M, s, t, vals, out))
+    rng = np.random.default_rng(22)
+    for z in (rng.normal(size=(100, 16)), rng.normal(size=(40, 100)),
+              rng.normal(size=(40, 100)).astype(np.float32), rng.normal(size=(40, 300))[:, ::3]):
+        n = z.shape[1]
+        M = z.max(axis=1).astype(np.float64)
+        for alpha in (1.1, 1.3, 2.5):
+            y = (z.astype(np.float64) - M[:, None]) * (alpha - 1)
+            at = y[np.arange(len(z)), rng.integers(0, n, len(z))]
+            for t in (at, np.nextafter(at, -np.inf), np.where(at == 0, -0.5, at) * 0.5):
+                for dtype in (np.float64, z.dtype):
+                    ref = np.empty(z.shape, dtype)
+                    out = np.full(z.shape, np.nan, dtype)
+                    vals = np.empty(n)
+                    for r in range(len(z)):
+                        kernels.apply_row(z[r], M[r], t[r], ref[r], alpha)
+                        keep = y[r] > t[r]
+                        sup = np.concatenate([y[r][keep], np.full(n, np.nan)])
+                        kernels.apply_support(z[r], M[r], t[r], sup, int(keep.sum()), vals, out[r], alpha)
+                        # the expansion itself (apply_support falls back to the output pass
+                        # if the count it finds is not k)
+                        ex = np.full(n, np.nan, dtype)
+                        assert expand(z[r], M[r], alpha - 1, t[r], np.arange(n + 1.0), ex) == keep.sum()
+                        assert np.array_equal(ex, np.where(keep, np.cumsum(keep) - 1.0, 0.0))
+                    assert np.array_equal(out, ref), (n, z.dtype, dtype, alpha)
+    # and through the public function: without ``out=`` the forward pass writes from the
+    # support, with it the output pass runs from the thresholds
+    for z, methods in ((rng.normal(size=(64, 128)), st.ENTMAX_METHODS),
+                       (rng.normal(size=(8, 1024)).astype(np.float32), ("auto",)),
+                       (rng.normal(size=(300, 16)), ("auto",)),
+                       (1e-3 * rng.normal(size=(64, 128)), ("auto",))):
+        for alpha in (1.1, 1.3, 1.7, 2.5):
+            for method in methods:
+                p = st.entmax(z, alpha, method=method)
+                out = np.full_like(z, np.nan)
+                st.entmax(z, alpha, method=method, out=out)
+                assert np.array_equal(p, out), (z.shape, z.dtype, alpha, method)
+
+
 def test_threshold_rebuilds_the_output():
     rng = np.random.default_rng(9)
     z = rng.normal(size=(5, 30))

@@ -23,6 +23,7 @@ import numpy as np
 from .._registry import Map
 from ..kernels.entmax import (
     apply_row,
+    apply_support,
     gather,
     jacobian_row,
     jvp_row,
@@ -45,15 +46,20 @@ MAP = Map(
     jacobian=jacobian_row, loss_label=loss_label_row, loss_dist=loss_dist_row, auto=_auto,
     summary="alpha-entmax, the Tsallis-entropy maps from softmax (alpha = 1) to sparsemax "
             "(alpha = 2) (Peters, Niculae & Martins 2019)",
-    param="alpha",
+    param="alpha", apply_support=apply_support,
 )
 
-MAP.method("newton", tau_newton, "Halley's method on the b-norm, guarded by Newton's lower bounds "
-           "(alpha <= 2; above, Newton's steps on it inside a bisection bracket), closed form "
-           "for alpha = 1.5")
+# the kernels that leave the support in row order (``keep_above``'s compactions) write
+# the output from it (``apply_support``); the sort does not
+MAP.method("newton", tau_newton, ordered=True,
+           summary="Halley's method on the b-norm, guarded by Newton's lower bounds (alpha <= 2; "
+                   "above, Newton's steps on it inside a bisection bracket), closed form for "
+                   "alpha = 1.5")
 MAP.method("sort", tau_sort, "sort the candidates, find the support on the sorted row "
            "(Peters et al.'s Algorithm 2 for alpha = 1.5), then tau on it")
-MAP.method("bisect", tau_bisect, "bisection until no candidate is inside the bracket, then "
-           "tau on the support by Newton's method")
-MAP.method("newton32", tau_newton32, "newton with float32 powers summed in float64, for float32 "
-           "rows (auto's choice there)", public=False)
+MAP.method("bisect", tau_bisect, ordered=True,
+           summary="bisection until no candidate is inside the bracket, then tau on the "
+                   "support by Newton's method")
+MAP.method("newton32", tau_newton32, ordered=True,
+           summary="newton with float32 powers summed in float64, for float32 rows (auto's "
+                   "choice there)", public=False)
