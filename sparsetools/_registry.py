@@ -96,7 +96,7 @@ class Map:
             raise TypeError(f"the kernel of method {name!r} must be a Numba-compiled function "
                             f"kernel(y, m, tmp) -> (t, k), not {type(kernel).__name__}")
         if _builtin:
-            code = _code(f"{self.name}/{name}/{'ordered' if ordered else ''}", (kernel,))
+            code = _code(f"{self.name}/{name}" + ("/ordered" if ordered else ""), (kernel,))
         else:
             code = _next_runtime_code()
         entry = Method(name, kernel, self, summary, code, cached=_builtin and CACHE,
