@@ -3,7 +3,8 @@
 (gather), the bound step (presolve), the method (``newton``, what ``auto`` runs) and the
 output (apply), as cumulative nanoseconds per row, medians of --repeat runs over N(0, 1)
 rows. The row kernels of ``sparsetools.kernels.entmax`` are called directly from one
-serial loop (no driver, no contract), so the numbers are the kernels' own.
+serial loop (no driver, no contract), so the numbers are the kernels' own: the method
+``auto`` runs for the dtype, and the output as the forward pass writes it.
 
     python scripts/bench_entmax_stages.py --shapes 8192x128 2048x1024 --alphas 1.5 1.3 2.5
 """
@@ -33,10 +34,17 @@ def _stages(z, out, upto, a):
             continue
         t, k, done = K.presolve(buf, m, a)
         if upto >= 2 and not done:
-            t, k = K.tau_newton(buf, k, tmp, a)
+            # the method auto runs: float32 powers for a float32 row
+            if K.is_float32(z):
+                t, k = K.tau_newton32(buf, k, tmp, a)
+            else:
+                t, k = K.tau_newton(buf, k, tmp, a)
         acc += t
-        if upto == 3:
-            K.apply_row(z[r], M, t, out[r], a)
+        if upto == 3:  # the forward pass's output, from the support the method left
+            if done:
+                K.apply_row(z[r], M, t, out[r], a)
+            else:
+                K.apply_support(z[r], M, t, buf, k, tmp, out[r], a)
     return acc
 
 

@@ -487,9 +487,11 @@ _NEAR = 2.0**-10
 _ROUGH_PASSES = 2
 _ROUGH_ERR = 2.0**-21
 #: ... unless the candidates are so close together that the first point is already close
-#: to tau (``_spread``): then the float64 passes from it are one or two, and float32 ones
-#: before them only add passes (dense rows of 128, the N(0, 1) rows times 1e-3: 1.4x the
-#: time). The N(0, 1) rows at alpha = 1.3 have spreads near 1, the dense ones near 1e-5.
+#: to tau: then the float64 passes from it are one or two, and float32 ones before them
+#: only add passes (dense rows of 128, the N(0, 1) rows times 1e-3: 1.4x the time). The
+#: spread is F(t0) - 1 to first order at the first point t0 = mean - m^(-s) of the m
+#: candidates were they all in the support, (b (b - 1) / 2) var m^(2s): near 1 on N(0, 1)
+#: rows at alpha = 1.3, near 1e-5 on the dense ones.
 _ROUGH_FROM = 2.0**-8
 #: ... and from this many candidates: on fewer a pass costs mostly its scalar steps (rows
 #: of 16 at alpha = 1.3 took the same time either way).
@@ -497,17 +499,14 @@ _ROUGH_K = 32
 
 
 @jit(reassoc=True, inline=True)
-def _spread(y, k, s, b):
-    """F(t0) - 1 to first order, at the first point t0 = mean - k^(-s) of the ``k``
-    candidates ``y[:k]`` when they are all in the support: (b (b - 1) / 2) var k^(2s)."""
+def _moments(y, k):
+    """``(sum y, sum y^2)`` over the first ``k`` entries, in one vectorised pass."""
     S1 = 0.0
     S2 = 0.0
     for j in range(k):
         S1 += y[j]
         S2 += y[j] * y[j]
-    mu = S1 / k
-    var = max(S2 / k - mu * mu, 0.0)
-    return 0.5 * b * (b - 1.0) * var * np.exp(2.0 * s * np.log(k))
+    return S1, S2
 
 
 @jit(inline=True)
@@ -557,16 +556,22 @@ def _halley(y, m, a, f32):
         return _tau_above2(y, m, a)
     s = a - 1.0
     b = 1.0 / s
-    t = max(-1.0, _bound(y, m, a))
-    k = keep_above(y, 0, m, t)
     if b == 2.0:
-        return _newton15(y, k, t)
+        t = max(-1.0, _bound(y, m, a))
+        return _newton15(y, keep_above(y, 0, m, t), t)
+    # the power mean's bound (``_bound``), with the candidates' spread from the same pass
+    S1, S2 = _moments(y, m)
+    mu = S1 / m
+    km = np.exp(-s * np.log(m))  # m^(-s)
+    t = max(-1.0, mu - km)
+    k = keep_above(y, 0, m, t)
     low = t  # the largest t known to be at or left of tau: the entries <= low are out
     # float64 rows: the first passes in float32 powers too, for b > 2, unless t is already
     # close to tau (``_ROUGH_PASSES``)
     rough = 0
-    if not f32 and b > 2.0 and k >= _ROUGH_K and _spread(y, k, s, b) > _ROUGH_FROM:
-        rough = _ROUGH_PASSES
+    if not f32 and b > 2.0 and k >= _ROUGH_K:
+        spread = 0.5 * b * (b - 1.0) * max(S2 / m - mu * mu, 0.0) / (km * km)
+        rough = _ROUGH_PASSES if spread > _ROUGH_FROM else 0
     for it in range(_MAX_NEWTON):
         if f32 or it < rough:
             F, E, G, dist = _sums3(y, k, t, b, True)
