@@ -140,20 +140,32 @@ def entmax_dalpha_rows(nchunks, p, out, status, param):
             status[r] = dalpha_row(row_of(p, r), row_of(out, r), param[r if param.shape[0] > 1 else 0])
 
 
-def target_loss(row, M, t, target, r, g, a, code):
+def target_loss(row, M, t, y, k, vals, target, r, g, a, code):
     """``(loss, running sum of the target row, status)`` of row ``r`` against ``target``,
     the gradient into ``g``: integer labels (one per row, int64) or target distributions
     (rows like z's), told apart by the target's dimension at compile time; the loss is the
     map's of ``code`` (given the row's parameter ``a`` when the map has one). The caller
-    checks the sum (``sum_is_off``, ``still_off``)."""
-    map_ = _registry.entry(code)[0]
+    checks the sum (``sum_is_off``, ``still_off``). ``y[:k]`` is what the row's method
+    left: for an ``ordered`` method the support, from which a map with
+    ``loss_label_from_p`` writes p into ``g`` (``apply_support``, with ``vals`` as
+    scratch, never ``g``) before the label loss."""
+    map_, method = _registry.entry(code)
     extra = (a,) if map_.param is not None else ()
     if target.ndim == 1:
         lab = target[r]
         if lab < 0 or lab >= row.shape[0]:
             return 0.0, 1.0, BAD_LABEL
+        if _label_support(map_, method):
+            map_.apply_support(row, M, t, y, k, vals, g, *extra)
+            return map_.loss_label_from_p(row, M, t, lab, g, *extra), 1.0, OK
         return map_.loss_label(row, M, t, lab, g, *extra), 1.0, OK
     return map_.loss_dist(row, M, t, row_of(target, r), g, *extra)
+
+
+def _label_support(map_, method):
+    """Whether the label loss of this map and method takes p from the method's support."""
+    return (map_.loss_label_from_p is not None and map_.apply_support is not None
+            and method is not None and method.ordered)
 
 
 def still_off(target, r, qtol):
@@ -162,21 +174,32 @@ def still_off(target, r, qtol):
 
 
 @overload(target_loss, inline="always")
-def _target_loss(row, M, t, target, r, g, a, code):
+def _target_loss(row, M, t, y, k, vals, target, r, g, a, code):
     if not isinstance(code, types.IntegerLiteral):
         return None
-    map_ = _registry.entry(code.literal_value)[0]
+    map_, method = _registry.entry(code.literal_value)
     if target.ndim == 1:
+        if _label_support(map_, method):
+            # (a map with a parameter: entmax)
+            apply_support, from_p = map_.apply_support, map_.loss_label_from_p
+
+            def labels_support(row, M, t, y, k, vals, target, r, g, a, code):
+                lab = target[r]
+                if lab < 0 or lab >= row.shape[0]:
+                    return 0.0, 1.0, BAD_LABEL
+                apply_support(row, M, t, y, k, vals, g, a)
+                return from_p(row, M, t, lab, g, a), 1.0, OK
+            return labels_support
         loss_label = map_.loss_label
         if map_.param is None:
-            def labels(row, M, t, target, r, g, a, code):
+            def labels(row, M, t, y, k, vals, target, r, g, a, code):
                 lab = target[r]
                 if lab < 0 or lab >= row.shape[0]:
                     return 0.0, 1.0, BAD_LABEL
                 return loss_label(row, M, t, lab, g), 1.0, OK
             return labels
 
-        def labels_a(row, M, t, target, r, g, a, code):
+        def labels_a(row, M, t, y, k, vals, target, r, g, a, code):
             lab = target[r]
             if lab < 0 or lab >= row.shape[0]:
                 return 0.0, 1.0, BAD_LABEL
@@ -184,8 +207,8 @@ def _target_loss(row, M, t, target, r, g, a, code):
         return labels_a
     loss_dist = map_.loss_dist
     if map_.param is None:
-        return lambda row, M, t, target, r, g, a, code: loss_dist(row, M, t, row_of(target, r), g)
-    return lambda row, M, t, target, r, g, a, code: loss_dist(row, M, t, row_of(target, r), g, a)
+        return lambda row, M, t, y, k, vals, target, r, g, a, code: loss_dist(row, M, t, row_of(target, r), g)
+    return lambda row, M, t, y, k, vals, target, r, g, a, code: loss_dist(row, M, t, row_of(target, r), g, a)
 
 
 @overload(still_off)
@@ -205,15 +228,16 @@ def loss_rows(nchunks, z, target, qtol, loss, grad, status, write_grad, param, c
     for c in prange(nchunks):
         buf = np.empty(n, np.float64)
         tmp = np.empty(n, np.float64)
+        # the gradient's row when it is not written: a scratch row of its dtype, so that
+        # the loss is the same either way (and ``target_loss`` is inlined once)
+        gs = np.empty(n, grad.dtype)
         lo, hi = chunk(c, nchunks, rows)
         for r in range(lo, hi):
             a = row_param(param, r, code)
             M, t, k, st = forward_row(row_of(z, r), buf, tmp, a, code)
             if st == OK:
-                if write_grad:
-                    L, qsum, st = target_loss(row_of(z, r), M, t, target, r, row_of(grad, r), a, code)
-                else:
-                    L, qsum, st = target_loss(row_of(z, r), M, t, target, r, tmp, a, code)
+                g = row_of(grad, r) if write_grad else gs
+                L, qsum, st = target_loss(row_of(z, r), M, t, buf, k, tmp, target, r, g, a, code)
                 if st == OK and _status.sum_is_off(qsum, qtol) and still_off(target, r, qtol):
                     st = TARGET_SUM
                 loss[r] = L

@@ -64,11 +64,15 @@ class Map:
     """
 
     def __init__(self, name, *, gather, presolve, apply, jvp, jacobian, auto, summary,
-                 loss_label=None, loss_dist=None, param=None, apply_support=None):
+                 loss_label=None, loss_dist=None, param=None, apply_support=None,
+                 loss_label_from_p=None):
         self.name = name
         self.param = param  # the name of the map's per-row parameter (entmax: "alpha"), or None
         self.gather, self.presolve, self.apply = gather, presolve, apply
         self.apply_support = apply_support
+        # ``loss_label`` once the output p is in g (written by ``apply_support`` for the
+        # ordered methods): ``loss_label_from_p(row, M, t, c, g)``
+        self.loss_label_from_p = loss_label_from_p
         self.jvp, self.jacobian = jvp, jacobian
         self.loss_label, self.loss_dist = loss_label, loss_dist
         self.auto = auto
@@ -76,7 +80,8 @@ class Map:
         self.methods = {}  # name -> Method, public ones in registration order
         self.hidden = {}  # methods only ``auto`` runs
         # (a map without a loss, such as a projection, has None for its loss pieces)
-        pieces = (gather, presolve, apply, jvp, jacobian, loss_label, loss_dist, apply_support)
+        pieces = (gather, presolve, apply, jvp, jacobian, loss_label, loss_dist, apply_support,
+                  loss_label_from_p)
         self.code = _code(name, tuple(f for f in pieces if f is not None))
         _claim(self.code, self, None)
 

@@ -1218,6 +1218,13 @@ def _others_pa(row, M, s, t, c, p):
 def loss_label_row(row, M, t, c, g, a):
     """The entmax loss for the gold class ``c``; writes the gradient p - e_c into ``g``."""
     apply_row(row, M, t, g, a)
+    return loss_label_from_p(row, M, t, c, g, a)
+
+
+@jit
+def loss_label_from_p(row, M, t, c, g, a):
+    """The label loss from the output p already in ``g``, which becomes p - e_c (the
+    forward pass writes p there from the method's support, ``apply_support``)."""
     if a == 1.0:
         g[c] = g[c] - 1.0
         return t - (np.float64(row[c]) - M)

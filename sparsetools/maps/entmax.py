@@ -28,6 +28,7 @@ from ..kernels.entmax import (
     jacobian_row,
     jvp_row,
     loss_dist_row,
+    loss_label_from_p,
     loss_label_row,
     presolve,
     tau_bisect,
@@ -46,7 +47,7 @@ MAP = Map(
     jacobian=jacobian_row, loss_label=loss_label_row, loss_dist=loss_dist_row, auto=_auto,
     summary="alpha-entmax, the Tsallis-entropy maps from softmax (alpha = 1) to sparsemax "
             "(alpha = 2) (Peters, Niculae & Martins 2019)",
-    param="alpha", apply_support=apply_support,
+    param="alpha", apply_support=apply_support, loss_label_from_p=loss_label_from_p,
 )
 
 # the kernels that leave the support in row order (``keep_above``'s compactions) write
