@@ -7,6 +7,12 @@ method; then the output write) and prints each stage's time as the difference of
 cumulative timings, divided by the number of entries, next to the time of ``np.copyto`` of
 the same array. Fresh rows every time (the whole batch), so the branch predictor cannot
 learn a row. Used for the analysis in the README's "Performance" section.
+
+``--candidates`` times the plain and the blocked candidate pass alone instead;
+``--auto``, ``auto``'s row kernel (``kernels.passes``: Michelot's steps as passes over the
+row) against the candidate path it replaces (``guarded_michelot``) in the sparsemax driver,
+one thread, row length by row length and regime by regime, both dtypes: what
+``kernels.passes.SHORT``, ``DENSE`` and ``SPARSE`` are chosen from.
 """
 
 import argparse
@@ -15,13 +21,14 @@ import time
 import numba
 import numpy as np
 
+from sparsetools import _batched
 from sparsetools._jit import specialize
 from sparsetools._registry import row_tau
 from sparsetools.kernels.common import _candidates_blocked, _candidates_plain, apply_row, gather, presolve, row_max
 from sparsetools.maps import MAPS
 
 import _cli  # scripts/_cli.py: the shared argument checks
-from harness.bench import REGIMES, SHAPES, make_rows
+from harness.bench import ALL_REGIMES, REGIMES, SHAPES, make_rows
 
 
 # not cached on disk: a cached copy of a function defined in a script that calls the
@@ -92,6 +99,41 @@ CANDIDATE_SHAPES = ((65536, 16), (32768, 32), (16384, 64), (8192, 128), (4096, 2
                     (1024, 1024), (64, 16384))
 
 
+AUTO_NS = (8, 16, 32, 64, 128, 192, 256, 512, 1024, 4096, 16384)
+
+
+def auto_table(ns, repeat, total=1 << 20):
+    """``auto``'s row kernel against the candidate path, one thread: the median time of the
+    sparsemax driver with each, sampled in turn in the same rounds, as passes / candidates
+    (below 1: the passes are faster), on ``total // n`` rows of each regime."""
+    sm = MAPS["sparsemax"]
+    codes = (sm.hidden["passes"].code, sm.hidden["guarded_michelot"].code)
+    print("auto's passes / the candidate path, the sparsemax driver on one thread "
+          f"(median of {repeat} rounds)\n")
+    print("| dtype | regime | " + " | ".join(str(n) for n in ns) + " |")
+    print("|---|---|" + "---|" * len(ns))
+    for dtype in (np.float64, np.float32):
+        for regime in ALL_REGIMES:
+            cells = []
+            for n in ns:
+                rows = max(2, total // n)
+                z = make_rows((rows, n), regime, dtype, seed=1)
+                args = (1, z, np.empty_like(z), np.empty(rows), np.empty(rows), np.empty(rows, np.int64),
+                        np.empty(rows, np.int8), True, np.zeros(1))
+                calls = [specialize(_batched.forward_rows.serial, args, c) for c in codes]
+                times = [[], []]
+                for entry, code in zip(calls, codes):
+                    entry(*args, code)
+                for _ in range(repeat):
+                    for j, (entry, code) in enumerate(zip(calls, codes)):
+                        t0 = time.perf_counter()
+                        entry(*args, code)
+                        times[j].append(time.perf_counter() - t0)
+                cells.append(np.median(times[0]) / np.median(times[1]))
+            print(f"| {np.dtype(dtype).name} | {regime} | " + " | ".join(f"{c:.2f}" for c in cells) + " |",
+                  flush=True)
+
+
 def _best(f, repeat):
     f()
     times = []
@@ -109,7 +151,12 @@ def main(argv=None):
                     help="a shape to time instead of the benchmark's (repeatable), e.g. 64x128")
     ap.add_argument("--candidates", action="store_true",
                     help="time the plain and the blocked candidate pass instead (rows of 16 to 16384)")
+    ap.add_argument("--auto", action="store_true",
+                    help="time auto's passes against the candidate path instead, by row length and regime")
     args = ap.parse_args(argv)
+    if args.auto:
+        auto_table(AUTO_NS, max(args.repeat, 9))
+        return
     if args.candidates:
         candidates_table(args.shape or CANDIDATE_SHAPES, args.repeat)
         return

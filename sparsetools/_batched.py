@@ -17,10 +17,12 @@ from numba.core import types
 from numba.extending import overload
 
 from . import _registry
-from ._jit import driver, jit, row_of
+from ._jit import driver, jit, keep_alive, row_of
 from ._registry import (
+    is_row_method,
     row_apply,
     row_apply_support,
+    row_forward,
     row_gather,
     row_jacobian,
     row_jvp,
@@ -48,12 +50,28 @@ def chunk(c, nchunks, rows):
     return c * rows // nchunks, (c + 1) * rows // nchunks
 
 
-@jit(inline=True)
 def forward_row(row, buf, tmp, a, code):
-    """``(M, t, k, status)`` of one row with the map and method of ``code``: the candidate
-    pass, the first step, and the method only where that step has not settled the row.
-    ``buf`` and ``tmp`` are float64 scratch rows; ``a`` is the row's parameter
-    (``row_param``)."""
+    """``(M, t, k, status)`` of one row with the map and method of ``code``: a row method's
+    kernel on the row (``Method.row``), or ``staged_forward_row``. ``buf`` and ``tmp`` are
+    float64 scratch rows; ``a`` is the row's parameter (``row_param``)."""
+    if is_row_method(code):
+        return row_forward(row, buf, tmp, a, code)
+    return staged_forward_row(row, buf, tmp, a, code)
+
+
+@overload(forward_row, inline="always")
+def _forward_row(row, buf, tmp, a, code):
+    if not isinstance(code, types.IntegerLiteral):
+        return None
+    if is_row_method(code.literal_value):
+        return lambda row, buf, tmp, a, code: row_forward(row, buf, tmp, a, code)
+    return lambda row, buf, tmp, a, code: staged_forward_row(row, buf, tmp, a, code)
+
+
+@jit(inline=True)
+def staged_forward_row(row, buf, tmp, a, code):
+    """The candidate pass, the first step, and the method only where that step has not
+    settled the row."""
     M, m, st = row_gather(row, buf, a, code)
     if st != OK:
         return M, 0.0, 0, st
@@ -73,8 +91,8 @@ def forward_rows(nchunks, z, out, shift, thresh, support, status, write, param, 
     rows, n = z.shape
     nchunks = min(nchunks, rows)
     for c in prange(nchunks):
-        buf = np.empty(n, np.float64)
-        tmp = np.empty(n, np.float64)
+        scratch = np.empty((2, n), np.float64)
+        buf, tmp = row_of(scratch, 0), row_of(scratch, 1)  # no reference counts on calls
         lo, hi = chunk(c, nchunks, rows)
         for r in range(lo, hi):
             a = row_param(param, r, code)
@@ -87,6 +105,7 @@ def forward_rows(nchunks, z, out, shift, thresh, support, status, write, param, 
             support[r] = k
             if write:
                 row_apply_support(row_of(z, r), M, t, buf, k, tmp, row_of(out, r), a, code)
+        keep_alive(scratch)
 
 
 @driver
@@ -226,8 +245,8 @@ def loss_rows(nchunks, z, target, qtol, loss, grad, status, write_grad, param, c
     rows, n = z.shape
     nchunks = min(nchunks, rows)
     for c in prange(nchunks):
-        buf = np.empty(n, np.float64)
-        tmp = np.empty(n, np.float64)
+        scratch = np.empty((2, n), np.float64)
+        buf, tmp = row_of(scratch, 0), row_of(scratch, 1)  # no reference counts on calls
         # the gradient's row when it is not written: a scratch row of its dtype, so that
         # the loss is the same either way (and ``target_loss`` is inlined once)
         gs = np.empty(n, grad.dtype)
@@ -242,6 +261,7 @@ def loss_rows(nchunks, z, target, qtol, loss, grad, status, write_grad, param, c
                     st = TARGET_SUM
                 loss[r] = L
             status[r] = st
+        keep_alive(scratch)
 
 
 @driver

@@ -134,6 +134,25 @@ def row_of(typingctx, a, r):
     return view(a, r), codegen
 
 
+def _py_keep_alive(*arrays):
+    return None
+
+
+@intrinsic(_py_keep_alive)
+def keep_alive(typingctx, a):
+    """A use of ``a`` that emits no code. Numba frees a local array after its last use, and
+    a view from ``row_of`` does not hold it: a driver that passes ``row_of`` views of its
+    scratch to the calls in its row loop names the scratch here, after the loop, so that
+    it lives until then."""
+    if not isinstance(a, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return context.get_dummy_value()
+
+    return types.none(a), codegen
+
+
 def _row_of_aliases(lhs, args, alias_map, arg_aliases):
     """Tell Numba's alias analysis that ``row_of(a, r)`` is a view of ``a``. Without it
     the view counts as a fresh array, and the dead-code pass that follows an inlined

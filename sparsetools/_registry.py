@@ -34,16 +34,20 @@ from ._jit import UNCACHED_FROM as RUNTIME_CODES  # codes of methods registered 
 
 class Method:
     """One threshold finder of a map: ``kernel(y, m, tmp) -> (t, k)`` on the shifted
-    candidates ``y[:m]`` (see ``sparsetools.kernels``), with its reference."""
+    candidates ``y[:m]`` (see ``sparsetools.kernels``), with its reference; or, for a
+    *row* method, ``kernel(row, buf, tmp) -> (M, t, k, status)`` on the row itself, in
+    place of the map's ``gather`` and ``presolve`` (sparsemax's ``auto`` kernel,
+    ``kernels.passes``)."""
 
-    __slots__ = ("name", "kernel", "map", "summary", "code", "cached", "ordered")
+    __slots__ = ("name", "kernel", "map", "summary", "code", "cached", "ordered", "row")
 
-    def __init__(self, name, kernel, map_, summary, code, cached, ordered=False):
+    def __init__(self, name, kernel, map_, summary, code, cached, ordered=False, row=False):
         self.name, self.kernel, self.map, self.summary = name, kernel, map_, summary
         self.code, self.cached = code, cached
         # whether the kernel leaves the support in y[:k], in row order, as the candidate
         # pass computed it (then a map's ``apply_support`` may write the output from it)
         self.ordered = ordered
+        self.row = row
 
     def __repr__(self):
         return f"<method {self.map.name}/{self.name}: {self.summary}>"
@@ -90,9 +94,10 @@ class Map:
         """The public methods' names, in registration order."""
         return tuple(self.methods)
 
-    def method(self, name, kernel, summary, *, public=True, ordered=False, _builtin=True):
+    def method(self, name, kernel, summary, *, public=True, ordered=False, row=False, _builtin=True):
         """Register ``kernel`` as the method ``name`` of this map and return its entry;
-        ``ordered``: the kernel leaves the support in ``y[:k]`` in row order (``Method``)."""
+        ``ordered``: the kernel leaves the support in ``y[:k]`` in row order; ``row``: the
+        kernel takes the row itself (``Method``)."""
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(f"a method name must be an identifier string, not {name!r}")
         if name == "auto" or name in self.methods or name in self.hidden:
@@ -101,11 +106,12 @@ class Map:
             raise TypeError(f"the kernel of method {name!r} must be a Numba-compiled function "
                             f"kernel(y, m, tmp) -> (t, k), not {type(kernel).__name__}")
         if _builtin:
-            code = _code(f"{self.name}/{name}" + ("/ordered" if ordered else ""), (kernel,))
+            code = _code(f"{self.name}/{name}" + ("/ordered" if ordered else "") + ("/row" if row else ""),
+                         (kernel,))
         else:
             code = _next_runtime_code()
         entry = Method(name, kernel, self, summary, code, cached=_builtin and CACHE,
-                       ordered=ordered and _builtin)
+                       ordered=ordered and _builtin, row=row and _builtin)
         _claim(code, self, entry)
         (self.methods if public else self.hidden)[name] = entry
         return entry
@@ -251,6 +257,26 @@ def row_gather(row, buf, a, code):
     return _call(code, _BY_CODE[code][0].gather, (row, buf), a)
 
 
+def row_forward(row, buf, tmp, a, code):
+    """A row method's ``(M, t, k, status)`` of one row."""
+    return _call(code, _BY_CODE[code][1].kernel, (row, buf, tmp), a)
+
+
+def is_row_method(code):
+    """Whether the method of ``code`` is a row method (a compile-time constant in the
+    drivers)."""
+    method = _BY_CODE[code][1]
+    return method is not None and method.row
+
+
+@overload(is_row_method, inline="always")
+def _is_row_method(code):
+    if not isinstance(code, types.IntegerLiteral):
+        return None
+    row = is_row_method(code.literal_value)
+    return lambda code: row
+
+
 def row_presolve(y, m, a, code):
     """The map's first step on the candidates: ``(t, k, done)``."""
     return _call(code, _BY_CODE[code][0].presolve, (y, m), a)
@@ -298,6 +324,7 @@ def row_jacobian(p, out, a, code):
 
 
 _dispatch(row_tau, lambda mp, me: me.kernel)
+_dispatch(row_forward, lambda mp, me: me.kernel)
 _dispatch(row_gather, lambda mp, me: mp.gather)
 _dispatch(row_presolve, lambda mp, me: mp.presolve)
 _dispatch(row_apply, lambda mp, me: mp.apply)

@@ -302,17 +302,17 @@ def test_out_read_only():
 
 
 def test_auto_has_its_own_kernel():
-    # the rule is per row (kernels/auto.py; tests/test_sparsemax.py checks it), not per shape
-    from sparsetools.kernels.auto import MAX_STEPS, tau_auto
+    # the rule is per row (kernels/passes.py; tests/test_sparsemax.py checks it), not per shape
+    from sparsetools.kernels.passes import tau_passes
     from sparsetools.maps import MAPS
 
     sm = MAPS["sparsemax"]
-    for n in (MAX_STEPS + 1, 128, 8192, 10**6):
-        entry = sm.resolve("auto", n)
-        assert entry.kernel is tau_auto and entry.name not in METHODS
-    for n in (1, 8, MAX_STEPS):  # too short to need the guard: michelot's own kernel
-        assert sm.resolve("auto", n) is sm.methods["michelot"]
+    for n in (1, 8, 128, 8192, 10**6):
+        for dtype in (np.float64, np.float32):
+            entry = sm.resolve("auto", n, dtype)
+            assert entry.kernel is tau_passes and entry.row and entry.name not in METHODS
     assert [sm.resolve(m, 100).name for m in METHODS] == list(METHODS)
+    assert not any(sm.resolve(m, 100).row for m in METHODS)
 
 
 def test_registry_codes_are_distinct_and_stable():
@@ -328,7 +328,7 @@ def test_registry_codes_are_distinct_and_stable():
     assert all(0 <= c < _registry.RUNTIME_CODES for c in codes)
     for e in entries:
         assert _registry.entry(e.code) == (sm, e)
-        assert e.code == _registry._code(f"sparsemax/{e.name}", (e.kernel,))
+        assert e.code == _registry._code(f"sparsemax/{e.name}" + ("/row" if e.row else ""), (e.kernel,))
 
 
 def test_the_dispatch_key_tells_apart_every_numba_array_type():

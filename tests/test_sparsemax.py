@@ -720,17 +720,83 @@ def test_literature_methods_on_their_worst_rows(method):
     check_against_reference(geometric, method=method)
 
 
-def test_auto_is_michelot_when_michelot_converges(rng):
-    from sparsetools.kernels.auto import MAX_STEPS
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_auto_agrees_with_michelot(dtype, rng):
+    # auto makes Michelot's steps as passes over the row (kernels/passes.py) on short rows
+    # and dense long ones, and on the candidates otherwise: the same support, and tau from
+    # the same set, summed in another order
+    from sparsetools.kernels.passes import SHORT
 
     from harness.bench import ALL_REGIMES, make_rows
 
     for regime in ALL_REGIMES:
-        for n in (8, 300, 5000):
-            z = make_rows((6, n), regime, seed=int(rng.integers(1000)))
-            assert max(michelot_steps_of(r) for r in z) <= MAX_STEPS
-            auto = sparsemax(z, method="auto")
-            assert auto.tobytes() == sparsemax(z, method="michelot").tobytes(), (regime, n)
+        for n in (1, 2, 8, 16, 100, SHORT, SHORT + 1, 300, 5000):
+            z = make_rows((6, n), regime, dtype, seed=int(rng.integers(1000)))
+            p, tau, k = check_against_reference(z)
+            pm = sparsemax(z, method="michelot")
+            tm, km = sparsemax_threshold(z, method="michelot")
+            assert_array_equal(k, km)
+            eps = np.finfo(dtype).eps
+            assert_allclose(p, pm, rtol=0, atol=4 * n * eps)
+            assert_allclose(tau, tm, rtol=4 * eps, atol=4 * eps * n)
+            assert_array_equal(np.count_nonzero(p, axis=1), k)  # the support is the entries above tau
+            assert_on_simplex(p, atol=np.finfo(dtype).eps)
+
+
+def test_auto_long_rows_that_the_sample_misjudges():
+    from sparsetools.kernels.passes import PROBE, SPARSE, _sampled_dense
+
+    n = 4096
+    step = n // PROBE
+    sampled = np.arange(step // 2, step * PROBE, step)
+    # every sampled entry a candidate, nothing else: the sample calls the row dense, and the
+    # first pass finds a set of PROBE entries (below n / SPARSE), which is copied out
+    z = np.full((2, n), -5.0)
+    z[:, sampled] = 1.0
+    z[1, sampled[::2]] += 0.3
+    assert PROBE * SPARSE < n
+    assert _sampled_dense(z[0], 1.0, 1.0) and _sampled_dense(z[1], 1.3, 1.0)
+    p, tau, k = check_against_reference(z)
+    assert_array_equal(k, [PROBE, PROBE // 2])
+    # no sampled entry a candidate, and a dense band between them: the candidate path
+    z = np.full((2, n), -5.0)
+    z[:, :step // 2] = np.linspace(0, 0.01, step // 2)
+    assert not _sampled_dense(z[0], 0.01, 1.0)
+    check_against_reference(z)
+    # dense long rows whose sets stay large, and a dense sample over a row of two levels
+    z = np.random.default_rng(5).standard_normal((3, n)) * 1e-3
+    z[2] = np.where(np.arange(n) % 2, 0.0, -0.6)
+    assert all(_sampled_dense(r, r.max(), 1.0) for r in z)
+    p, tau, k = check_against_reference(z)
+    assert k[2] == n // 2
+
+
+@pytest.mark.slow
+def test_auto_copies_out_a_row_that_keeps_moving(tmp_path):
+    # the passes stop after MAX_PASSES and finish the remaining set as a candidate kernel;
+    # no float64 row of SHORT entries needs that many steps, so the limit is lowered in a
+    # process without the JIT, where the kernels read it at run time
+    code = """
+    import sys
+    import numpy as np
+    import sparsetools
+    from sparsetools.kernels import passes
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((5, 40))
+    z[1] *= 1e-3
+    z[2] = -(1.0 - 0.5 ** np.arange(40.0))
+    z[3, :3] = -np.inf
+    want = sparsetools.sparsemax(z, method="sort")
+    for limit in (1, 2, 3):
+        passes.MAX_PASSES = limit
+        got = sparsetools.sparsemax(z)
+        assert np.allclose(got, want, rtol=0, atol=1e-15), (limit, np.abs(got - want).max())
+        assert np.array_equal(sparsetools.sparsemax_threshold(z)[1], np.count_nonzero(want, axis=1))
+    print("ok")
+    """
+    from helpers import ok, run_python
+
+    assert ok(run_python(code, env={"NUMBA_DISABLE_JIT": "1"}, timeout=400)).strip() == "ok"
 
 
 def test_auto_hands_slow_rows_to_duchi(rng):

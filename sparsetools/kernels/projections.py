@@ -30,6 +30,7 @@ from .derivs import jacobian_row, jvp_row, nonfinite_status
 from .duchi import tau_duchi
 from .heap import tau_heap
 from .michelot import tau_michelot
+from .passes import michelot_passes
 from .sort import tau_sort
 from .status import CAPPED_INFEASIBLE, P_NEG
 
@@ -101,6 +102,12 @@ def simplex_gather(row, buf, r):
     if st != OK:
         return M, 0, st
     return M, _scaled_candidates(row, buf, M, r), OK
+
+
+@jit(reassoc=True)
+def simplex_passes(row, buf, tmp, r):
+    """``auto``'s row kernel (``kernels.passes``) in the frame scaled by 1 / r."""
+    return michelot_passes(row, buf, tmp, 1.0 / r)
 
 
 @jit

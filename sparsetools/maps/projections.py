@@ -9,8 +9,10 @@ scaled frame (``kernels.projections``):
   by the row's gather), with its own
   threshold methods (``newton``, ``bisect``).
 
-None has a loss. ``auto`` is sparsemax's rule for the first three: Michelot's steps, guarded by quickselect on
-rows longer than ``kernels.auto.MAX_STEPS``.
+None has a loss. ``auto`` is sparsemax's rule: for the simplex, sparsemax's row kernel in
+the scaled frame (``kernels.passes``); for the l1 ball and the sparse simplex, whose
+candidates come from their own passes, Michelot's steps, guarded by quickselect on rows
+longer than ``kernels.auto.MAX_STEPS``.
 """
 
 from .._registry import Map
@@ -32,9 +34,11 @@ def _register(map_):
 
 SIMPLEX = _register(Map(
     "simplex", gather=kp.simplex_gather, presolve=kp.simplex_presolve, apply=kp.simplex_apply,
-    jvp=kp.simplex_jvp, jacobian=kp.simplex_jacobian, auto=_auto, param="radius",
+    jvp=kp.simplex_jvp, jacobian=kp.simplex_jacobian, auto=lambda n, dtype: "passes", param="radius",
     summary="the Euclidean projection onto the simplex of radius r: max(z - tau, 0), sum = r",
 ))
+SIMPLEX.method("passes", kp.simplex_passes, "Michelot's steps as vectorised passes over the row",
+               public=False, row=True)
 
 L1_BALL = _register(Map(
     "l1_ball", gather=kp.l1_gather, presolve=kp.l1_presolve, apply=kp.l1_apply,

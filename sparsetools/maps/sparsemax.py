@@ -16,14 +16,14 @@ would sum to more than 1 above it):
 - ``loss_label`` and ``loss_dist``: the sparsemax loss 1/2 ||p - q||^2 +
   sum_i q_i max(t - y_i, 0) and its gradient p - q (``kernels.derivs``).
 
-``auto`` runs Michelot's steps guarded by Duchi et al.'s quickselect (``kernels.auto``);
-rows of at most ``kernels.auto.MAX_STEPS`` entries cannot need the guard, so for them it
-is ``michelot`` itself: the guard's code, even when never taken, made the whole driver
-about 10% slower on rows of 8.
+``auto`` is a row method (``kernels.passes``): Michelot's steps as vectorised passes over
+the whole row on short rows and on long rows with many candidates, else Michelot's steps on
+the candidates, guarded by Duchi et al.'s quickselect (``guarded_michelot``,
+``kernels.auto``).
 """
 
 from .._registry import Map
-from ..kernels.auto import MAX_STEPS, tau_auto
+from ..kernels.auto import tau_auto
 from ..kernels.bisect import tau_bisect
 from ..kernels.common import apply_row, gather, presolve
 from ..kernels.condat import tau_condat
@@ -31,11 +31,12 @@ from ..kernels.derivs import jacobian_row, jvp_row, sparsemax_loss_dist_row, spa
 from ..kernels.duchi import tau_duchi
 from ..kernels.heap import tau_heap
 from ..kernels.michelot import tau_michelot
+from ..kernels.passes import tau_passes
 from ..kernels.sort import tau_sort
 
 
 def _auto(n, dtype):
-    return "michelot" if n <= MAX_STEPS else "guarded_michelot"
+    return "passes"
 
 
 MAP = Map(
@@ -53,3 +54,5 @@ MAP.method("duchi", tau_duchi, "Duchi et al. (2008): randomized-pivot quickselec
 MAP.method("michelot", tau_michelot, "Michelot (1986): Newton steps from the left end of the bracket")
 MAP.method("guarded_michelot", tau_auto, "Michelot's steps, handed to duchi after MAX_STEPS",
            public=False)
+MAP.method("passes", tau_passes, "Michelot's steps as vectorised passes over the row (long rows "
+           "with few candidates: guarded_michelot on them)", public=False, row=True)
