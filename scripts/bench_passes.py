@@ -70,7 +70,7 @@ def _run_candidates(z, M, buf, blocked):
     w = 0
     for r in range(z.shape[0]):
         if blocked:
-            w += _candidates_blocked(z[r], M[r], 1.0, -1.0, buf)
+            w += _candidates_blocked(z[r], M[r], 1.0, -1.0, buf, z.shape[1] + 1)
         else:
             w += _candidates_plain(z[r], M[r], 1.0, -1.0, buf, 0, 0)
     return w

@@ -92,7 +92,7 @@ def forward_rows(nchunks, z, out, shift, thresh, support, status, write, param, 
     nchunks = min(nchunks, rows)
     for c in prange(nchunks):
         scratch = np.empty((2, n), np.float64)
-        buf, tmp = row_of(scratch, 0), row_of(scratch, 1)  # no reference counts on calls
+        buf, tmp = row_of(scratch, 0), row_of(scratch, 1)  # views: calls count no references
         lo, hi = chunk(c, nchunks, rows)
         for r in range(lo, hi):
             a = row_param(param, r, code)
@@ -246,7 +246,7 @@ def loss_rows(nchunks, z, target, qtol, loss, grad, status, write_grad, param, c
     nchunks = min(nchunks, rows)
     for c in prange(nchunks):
         scratch = np.empty((2, n), np.float64)
-        buf, tmp = row_of(scratch, 0), row_of(scratch, 1)  # no reference counts on calls
+        buf, tmp = row_of(scratch, 0), row_of(scratch, 1)  # views: calls count no references
         # the gradient's row when it is not written: a scratch row of its dtype, so that
         # the loss is the same either way (and ``target_loss`` is inlined once)
         gs = np.empty(n, grad.dtype)

@@ -743,32 +743,24 @@ def test_auto_agrees_with_michelot(dtype, rng):
             assert_on_simplex(p, atol=np.finfo(dtype).eps)
 
 
-def test_auto_long_rows_that_the_sample_misjudges():
-    from sparsetools.kernels.passes import PROBE, SPARSE, _sampled_dense
+def test_auto_long_rows_of_many_candidates():
+    # long rows take the passes once the candidate pass has found one candidate in DENSE
+    # entries, wherever they are; the passes hand a row whose set has become sparse back
+    # to the candidate path
+    from sparsetools.kernels.passes import DENSE, SPARSE
 
     n = 4096
-    step = n // PROBE
-    sampled = np.arange(step // 2, step * PROBE, step)
-    # every sampled entry a candidate, nothing else: the sample calls the row dense, and the
-    # first pass finds a set of PROBE entries (below n / SPARSE), which is copied out
-    z = np.full((2, n), -5.0)
-    z[:, sampled] = 1.0
-    z[1, sampled[::2]] += 0.3
-    assert PROBE * SPARSE < n
-    assert _sampled_dense(z[0], 1.0, 1.0) and _sampled_dense(z[1], 1.3, 1.0)
+    z = np.full((5, n), -5.0)
+    z[0, :100] = 1.0  # 100 at the top, 500 just above max - 1: the second set is sparse
+    z[0, 100:600] = 0.1
+    z[1, -n // DENSE:] = np.linspace(0.0, 0.02, n // DENSE)  # the candidates at the end
+    z[2] = np.where(np.arange(n) % 2, 0.0, -0.6)  # two levels: half of the row is the support
+    z[3] = np.random.default_rng(5).standard_normal(n) * 1e-3
+    z[4, ::DENSE + 1] = 0.3  # a few too few candidates: the candidate path
+    assert 600 >= n // DENSE and 100 * SPARSE < n
     p, tau, k = check_against_reference(z)
-    assert_array_equal(k, [PROBE, PROBE // 2])
-    # no sampled entry a candidate, and a dense band between them: the candidate path
-    z = np.full((2, n), -5.0)
-    z[:, :step // 2] = np.linspace(0, 0.01, step // 2)
-    assert not _sampled_dense(z[0], 0.01, 1.0)
-    check_against_reference(z)
-    # dense long rows whose sets stay large, and a dense sample over a row of two levels
-    z = np.random.default_rng(5).standard_normal((3, n)) * 1e-3
-    z[2] = np.where(np.arange(n) % 2, 0.0, -0.6)
-    assert all(_sampled_dense(r, r.max(), 1.0) for r in z)
-    p, tau, k = check_against_reference(z)
-    assert k[2] == n // 2
+    assert k[0] == 100 and k[2] == n // 2 and k[4] == np.count_nonzero(z[4] == 0.3)
+    assert_array_equal(k, sparsemax_threshold(z, method="sort")[1])
 
 
 @pytest.mark.slow
@@ -843,10 +835,19 @@ def test_blocked_candidate_pass_is_the_plain_one(dtype, n, rng):
         for s, lo in ((1.0, -1.0), (0.5, np.nextafter(-1.0, 0.0)), (3.0, -1.0)):
             a, b = np.full(n, np.nan), np.full(n, np.nan)
             wa = _candidates_plain(z, M, s, lo, a, 0, 0)
-            wb = _candidates_blocked(z, M, s, lo, b)
+            wb = _candidates_blocked(z, M, s, lo, b, n + 1)
             assert wa == wb
             assert_array_equal(a[:wa], b[:wb])
-            assert wa == np.count_nonzero((z.astype(np.float64) - M) * s >= lo)
+            kept = (z.astype(np.float64) - M) * s >= lo
+            assert wa == np.count_nonzero(kept)
+            # with a limit: -1 once the entries kept by the end of a span reach it
+            ends, i = [], 0
+            while i + 16 <= n:
+                i += 64 if i + 64 <= n else 16
+                ends.append(i)
+            for limit in (1, wa // 2 + 1, wa, wa + 1):
+                stop = any(np.count_nonzero(kept[:e]) >= limit for e in ends)
+                assert _candidates_blocked(z, M, s, lo, b, limit) == (-1 if stop else wa)
 
 
 def test_vector_intrinsics_match_their_python_versions(rng):

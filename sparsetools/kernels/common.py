@@ -91,7 +91,9 @@ def _keep_bits(row, M, s, lo, buf, w, i, mask):
 
 
 @jit(inline=True)
-def _candidates_blocked(row, M, s, lo, buf):
+def _candidates_blocked(row, M, s, lo, buf, limit):
+    """The blocked pass; -1 as soon as ``limit`` entries are kept at the end of a span
+    (``candidates_below``), which a limit above the row's length never stops."""
     n = row.shape[0]
     w = 0
     i = 0
@@ -123,6 +125,8 @@ def _candidates_blocked(row, M, s, lo, buf):
                 else:
                     w = _keep_bits(row, M, s, lo, buf, w, k, m16)
         i += span
+        if w >= limit:
+            return -1
     return _candidates_plain(row, M, s, lo, buf, i, w)
 
 
@@ -131,10 +135,33 @@ def _candidates(row, M, s, lo, buf):
     if isinstance(row, types.Array) and row.layout == "C":
         def pick(row, M, s, lo, buf):
             if row.shape[0] >= BLOCKED_FROM:
-                return _candidates_blocked(row, M, s, lo, buf)
+                return _candidates_blocked(row, M, s, lo, buf, row.shape[0] + 1)
             return _candidates_plain(row, M, s, lo, buf, 0, 0)
         return pick
     return lambda row, M, s, lo, buf: _candidates_plain(row, M, s, lo, buf, 0, 0)
+
+
+def candidates_below(row, M, s, lo, buf, limit):
+    """``candidates``, or -1 once the blocked pass has kept ``limit`` entries or more at the
+    end of one of its spans (64 entries, or 16 at the end of the row): how a kernel that
+    has a better way with rows of many candidates finds out, for little more than the
+    span's work, that a row is one. Rows that take the plain pass (shorter than
+    ``BLOCKED_FROM``, or not C-contiguous) are always copied whole."""
+    m = candidates(row, M, s, lo, buf)  # compiled code takes the overload below
+    if row.shape[0] >= BLOCKED_FROM and row.flags.c_contiguous and m >= limit:
+        return -1
+    return m
+
+
+@overload(candidates_below, inline="always")
+def _candidates_below(row, M, s, lo, buf, limit):
+    if isinstance(row, types.Array) and row.layout == "C":
+        def pick(row, M, s, lo, buf, limit):
+            if row.shape[0] >= BLOCKED_FROM:
+                return _candidates_blocked(row, M, s, lo, buf, limit)
+            return _candidates_plain(row, M, s, lo, buf, 0, 0)
+        return pick
+    return lambda row, M, s, lo, buf, limit: _candidates_plain(row, M, s, lo, buf, 0, 0)
 
 
 @jit

@@ -10,18 +10,18 @@ and nothing written. That is the cheaper way wherever the candidates are a good 
 row, and on every short row, where the fixed costs of the copy and of each step dominate:
 
 - rows of at most ``SHORT`` entries always take the passes;
-- a longer row is sampled first (``PROBE`` entries spread over it): the passes when at
-  least one in ``1 / DENSE`` of the sample is a candidate, else the candidate pass and
-  ``auto``'s Michelot steps on the copy (few candidates in a long row: the copy is short
-  and every step after it costs almost nothing);
-- a row that the sample called dense but whose set falls below one entry in ``SPARSE``
-  after a pass, and any row still moving after ``MAX_PASSES`` passes, has its remaining set
-  copied out and finished by ``auto``'s candidate kernel (Michelot's steps guarded by
-  quickselect), so no row costs more than a few passes more than the candidate path.
+- a longer row starts the candidate pass, which stops (``common.candidates_below``) once
+  it has found one candidate per ``DENSE`` entries of the row: such a row takes the
+  passes; any other finishes as the candidate path did, ``auto``'s Michelot steps on the
+  copy (few candidates in a long row: the copy is short, every step after it costs almost
+  nothing, and the only cost added is a comparison per 64 entries);
+- a row whose set falls below one entry in ``SPARSE`` after a pass, and any row still
+  moving after ``MAX_PASSES`` passes, has its remaining set copied out and finished by
+  ``auto``'s candidate kernel (Michelot's steps guarded by quickselect), so that no row
+  makes more than a few passes more than it needs.
 
 ``python scripts/bench_passes.py --auto`` times this kernel against the candidate path, row
-length by row length and regime by regime (the choice of ``SHORT``, ``DENSE`` and
-``SPARSE``).
+length by row length and regime by regime (the choice of ``SHORT`` and ``DENSE``).
 
 The threshold is exact in the same sense as every method's: the passes stop when a pass
 finds the same set as the one before it, so that t = (sum of that set - 1) / its size and
@@ -33,18 +33,14 @@ import numpy as np
 
 from .._jit import jit
 from .auto import tau_auto
-from .common import OK, candidates, presolve, row_max
+from .common import OK, _candidates_plain, candidates_below, presolve, row_max
 from .special import if_positive
 
-#: Rows up to this long always take the passes (``bench_passes.py --auto``, one run: 0.45-0.96
-#: of the candidate path's time on every regime up to 64 entries, 0.45-1.13 at 128, but
-#: 1.08-1.38 on N(0, 1) and sorted rows of 192 and 256, float64 and float32; in both
-#: threads, 0.79-0.93 on N(0, 1) rows of 128).
-SHORT = 128
-#: Entries a longer row's sample reads, spread evenly over it.
-PROBE = 32
-#: A longer row takes the passes when at least ``PROBE // DENSE`` of its sample are
-#: candidates (one in eight).
+#: Rows up to this long always take the passes (``bench_passes.py --auto``, one run, float64
+#: and float32: 0.42-0.94 of the candidate path's time on every regime up to 64 entries;
+#: with the passes on N(0, 1) and sorted rows of 128 too, 1.06-1.34 there).
+SHORT = 64
+#: A longer row takes the passes when at least one entry in ``DENSE`` is a candidate.
 DENSE = 8
 #: After a pass, a longer row whose set is below one entry in ``SPARSE`` is copied out.
 SPARSE = 16
@@ -67,37 +63,67 @@ def step_sums(row, M, s, t):
     return S, c
 
 
-@jit(inline=True)
-def _sampled_dense(row, M, s):
-    """Whether at least ``PROBE // DENSE`` of ``PROBE`` entries spread over the row are
-    candidates (``(x - M) * s >= -1``)."""
-    step = row.shape[0] // PROBE
-    hits = 0
-    for i in range(step // 2, step * PROBE, step):
-        hits += (np.float64(row[i]) - M) * s >= -1.0
-    return hits * DENSE >= PROBE
-
-
 @jit
 def _finish_copied(row, M, s, t, buf, tmp):
     """``(t, k)`` of a row whose set is the entries above ``t``: that set copied out (the
-    candidate pass with the cut just above t) and finished by ``auto``'s candidate kernel."""
-    m = candidates(row, M, s, np.nextafter(t, np.inf), buf)
+    plain candidate pass, with the cut just above t: this is the rare path, and the blocked
+    pass would double the module's compile time) and finished by ``auto``'s candidate
+    kernel."""
+    m = _candidates_plain(row, M, s, np.nextafter(t, np.inf), buf, 0, 0)
     return tau_auto(buf, m, tmp)
 
 
-@jit(reassoc=True, inline=True)
+@jit(inline=True)
 def michelot_passes(row, buf, tmp, s):
     """``(M, t, k, status)`` of one row in the frame ``y = (row - M) * s`` (s = 1 for
-    sparsemax, 1 / r for the simplex of radius r): its max and check (``row_max``), then
-    Michelot's steps as passes over the row or, for a long row with few candidates, on
-    its candidates (see the module). ``buf`` and ``tmp`` are float64 scratch rows."""
+    sparsemax, 1 / r for the simplex of radius r): its max and check, then Michelot's steps
+    as passes over the row or, for a long row with few candidates, on its candidates (see
+    the module). ``buf`` and ``tmp`` are float64 scratch rows.
+
+    Inlined into the driver, and small: a call costs a call into Numba's runtime per array
+    argument on the way in and on the way out (reference counts, even for views, which have
+    none), about a tenth of the time of a row of 128 entries, and a large inlined body
+    costs compile time in every driver. The passes are calls (``_short_row``,
+    ``_dense_row``) compiled with the ``reassoc`` flag their sums need to vectorise (the
+    drivers have none), with the row as their only array; the long row's candidate pass
+    is ``_gather_below``, a call as the candidate path's ``gather`` is."""
+    if row.shape[0] <= SHORT:
+        M, t, k, st = _short_row(row, s)
+        if k < 0:  # still moving after MAX_PASSES passes
+            t, k = _finish_copied(row, M, s, t, buf, tmp)
+        return M, t, k, st
+    M, m, st = _gather_below(row, buf, s)
+    if st != OK:
+        return M, 0.0, 0, st
+    if m < 0:
+        t, k = _dense_row(row, M, s)
+        if k < 0:  # a set that has become sparse, or still moving
+            t, k = _finish_copied(row, M, s, t, buf, tmp)
+        return M, t, k, OK
+    t, k, done = presolve(buf, m)
+    if not done:
+        t, k = tau_auto(buf, k, tmp)
+    return M, t, k, OK
+
+
+@jit
+def _gather_below(row, buf, s):
+    """``(M, m, status)``: the row's max and check, then its candidates in ``buf[:m]`` or,
+    once one entry in ``DENSE`` is one, m = -1 (``common.candidates_below``)."""
+    M, st = row_max(row)
+    if st != OK:
+        return M, 0, st
+    n = row.shape[0]
+    return M, candidates_below(row, M, s, -1.0, buf, (n + DENSE - 1) // DENSE), OK
+
+
+@jit(reassoc=True)
+def _short_row(row, s):
+    """``(M, t, k, status)`` of a row of at most ``SHORT`` entries by the passes; k = -1
+    (and t the last step's) if they have not converged after ``MAX_PASSES``."""
     M, st = row_max(row)
     if st != OK:
         return M, 0.0, 0, st
-    if row.shape[0] > SHORT:
-        t, k = _long_row(row, M, s, buf, tmp)
-        return M, t, k, OK
     # the first set is every entry above -1, a superset of the support (tau >= -1); each
     # pass gives the set above the last t; the same count as the pass before means the
     # same set (the sets are nested), so t is tau and the count is k
@@ -109,21 +135,14 @@ def michelot_passes(row, buf, tmp, s):
             return M, t, np.int64(c), OK
         c = c2
         t = (S - 1.0) / c
-    t, k = _finish_copied(row, M, s, t, buf, tmp)
-    return M, t, k, OK
+    return M, t, -1, OK
 
 
-@jit(reassoc=True, inline=True)
-def _long_row(row, M, s, buf, tmp):
-    """``(t, k)`` of a row longer than ``SHORT``: the passes if its sample is dense, until
-    its set is sparse; the candidate path otherwise."""
+@jit(reassoc=True)
+def _dense_row(row, M, s):
+    """``(t, k)`` of a long row of many candidates by the passes; k = -1 (and t the last
+    step's) once its set is below one entry in ``SPARSE`` or after ``MAX_PASSES``."""
     n = row.shape[0]
-    if not _sampled_dense(row, M, s):
-        m = candidates(row, M, s, -1.0, buf)
-        t, k, done = presolve(buf, m)
-        if not done:
-            t, k = tau_auto(buf, k, tmp)
-        return t, k
     t = -1.0
     c = -1.0
     for _ in range(MAX_PASSES):
@@ -134,12 +153,10 @@ def _long_row(row, M, s, buf, tmp):
         t = (S - 1.0) / c
         if c * SPARSE < n:
             break
-    return _finish_copied(row, M, s, t, buf, tmp)
+    return t, -1
 
 
-@jit(reassoc=True)
+@jit(inline=True)
 def tau_passes(row, buf, tmp):
-    """sparsemax's ``auto`` row kernel: ``michelot_passes`` in the unscaled frame (inlined
-    with s = 1, so that LLVM drops the multiplications; and compiled here with ``reassoc``,
-    which the passes' sums need to vectorise)."""
+    """sparsemax's ``auto`` row kernel: ``michelot_passes`` in the unscaled frame."""
     return michelot_passes(row, buf, tmp, 1.0)

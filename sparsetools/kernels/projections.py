@@ -104,7 +104,7 @@ def simplex_gather(row, buf, r):
     return M, _scaled_candidates(row, buf, M, r), OK
 
 
-@jit(reassoc=True)
+@jit(inline=True)
 def simplex_passes(row, buf, tmp, r):
     """``auto``'s row kernel (``kernels.passes``) in the frame scaled by 1 / r."""
     return michelot_passes(row, buf, tmp, 1.0 / r)
