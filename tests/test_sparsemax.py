@@ -816,7 +816,7 @@ def test_blocked_candidate_pass_is_the_plain_one(dtype, n, rng):
     # the blocked pass (64-entry spans with a few kept entries, then 16-entry blocks: none
     # kept, all kept, many, a few; a 16-entry span and a tail at the end) gives the
     # plain pass's values in its order, also for entries exactly at or an ulp off the cut
-    from sparsetools.kernels.common import _candidates_blocked, _candidates_plain, row_max
+    from sparsetools.kernels.common import _candidates_blocked, _candidates_plain, candidates_below, row_max
 
     rows = []
     for frac in (0.0, 0.05, 0.4, 1.0):
@@ -840,14 +840,18 @@ def test_blocked_candidate_pass_is_the_plain_one(dtype, n, rng):
             assert_array_equal(a[:wa], b[:wb])
             kept = (z.astype(np.float64) - M) * s >= lo
             assert wa == np.count_nonzero(kept)
-            # with a limit: -1 once the entries kept by the end of a span reach it
+            # with a limit: -1 once the entries kept by the end of a span reach it, while
+            # entries are left to read (a row read to its end keeps its candidates); the
+            # Python version (NUMBA_DISABLE_JIT) walks the same spans
             ends, i = [], 0
             while i + 16 <= n:
                 i += 64 if i + 64 <= n else 16
-                ends.append(i)
+                if i < n:
+                    ends.append(i)
             for limit in (1, wa // 2 + 1, wa, wa + 1):
-                stop = any(np.count_nonzero(kept[:e]) >= limit for e in ends)
-                assert _candidates_blocked(z, M, s, lo, b, limit) == (-1 if stop else wa)
+                want = -1 if any(np.count_nonzero(kept[:e]) >= limit for e in ends) else wa
+                assert _candidates_blocked(z, M, s, lo, b, limit) == want
+                assert candidates_below(z, M, s, lo, b, limit) == want
 
 
 def test_vector_intrinsics_match_their_python_versions(rng):

@@ -93,7 +93,8 @@ def _keep_bits(row, M, s, lo, buf, w, i, mask):
 @jit(inline=True)
 def _candidates_blocked(row, M, s, lo, buf, limit):
     """The blocked pass; -1 as soon as ``limit`` entries are kept at the end of a span
-    (``candidates_below``), which a limit above the row's length never stops."""
+    that is not the row's last (``candidates_below``), which a limit above the row's
+    length never stops."""
     n = row.shape[0]
     w = 0
     i = 0
@@ -125,7 +126,7 @@ def _candidates_blocked(row, M, s, lo, buf, limit):
                 else:
                     w = _keep_bits(row, M, s, lo, buf, w, k, m16)
         i += span
-        if w >= limit:
+        if w >= limit and i < n:
             return -1
     return _candidates_plain(row, M, s, lo, buf, i, w)
 
@@ -143,13 +144,23 @@ def _candidates(row, M, s, lo, buf):
 
 def candidates_below(row, M, s, lo, buf, limit):
     """``candidates``, or -1 once the blocked pass has kept ``limit`` entries or more at the
-    end of one of its spans (64 entries, or 16 at the end of the row): how a kernel that
-    has a better way with rows of many candidates finds out, for little more than the
-    span's work, that a row is one. Rows that take the plain pass (shorter than
-    ``BLOCKED_FROM``, or not C-contiguous) are always copied whole."""
+    end of one of its spans (64 entries, or 16 near the end of the row) with entries still
+    to read: how a kernel that has a better way with rows of many candidates finds out,
+    for little more than the span's work, that a row is one. A row read to its end keeps
+    its candidates however many they are (the copy is paid for by then). Rows that take
+    the plain pass (shorter than ``BLOCKED_FROM``, or not C-contiguous) are always copied
+    whole."""
     m = candidates(row, M, s, lo, buf)  # compiled code takes the overload below
-    if row.shape[0] >= BLOCKED_FROM and row.flags.c_contiguous and m >= limit:
-        return -1
+    n = row.shape[0]
+    if n < BLOCKED_FROM or not row.flags.c_contiguous:
+        return m
+    # the blocked pass's span ends, as it walks them
+    kept = np.cumsum((row.astype(np.float64) - M) * s >= lo)
+    i = 0
+    while i + BLOCK <= n:
+        i += 4 * BLOCK if i + 4 * BLOCK <= n else BLOCK
+        if i < n and kept[i - 1] >= limit:
+            return -1
     return m
 
 

@@ -30,6 +30,8 @@ vectorised loop), for float32 rows too.
 """
 
 import numpy as np
+from numba.core import types
+from numba.extending import overload
 
 from .._jit import jit
 from .auto import tau_auto
@@ -48,15 +50,29 @@ SPARSE = 16
 MAX_PASSES = 32
 
 
+def unit_or(s):
+    """The scale ``s``, or 1.0 for ``s = None`` (sparsemax), as a constant that LLVM
+    multiplies away in the compiled code."""
+    return 1.0 if s is None else s
+
+
+@overload(unit_or, inline="always")
+def _unit_or(s):
+    if isinstance(s, (types.NoneType, types.Omitted)) or s is None:
+        return lambda s: 1.0
+    return lambda s: s
+
+
 @jit(reassoc=True, inline=True)
 def step_sums(row, M, s, t):
     """``(sum, count)`` of ``y = (row - M) * s`` over the entries with ``y > t``, in
     float64 (the count as a float64, exact below 2^53): one Michelot step's data, in one
     vectorised read of the row. ``-inf`` entries are never above t."""
+    sc = unit_or(s)
     S = 0.0
     c = 0.0
     for i in range(row.shape[0]):
-        y = (np.float64(row[i]) - M) * s
+        y = (np.float64(row[i]) - M) * sc
         d = y - t  # > 0 exactly when y > t (a difference of finite floats is 0 only if they are equal)
         S += if_positive(d, y)
         c += if_positive(d, 1.0)
@@ -69,14 +85,14 @@ def _finish_copied(row, M, s, t, buf, tmp):
     plain candidate pass, with the cut just above t: this is the rare path, and the blocked
     pass would double the module's compile time) and finished by ``auto``'s candidate
     kernel."""
-    m = _candidates_plain(row, M, s, np.nextafter(t, np.inf), buf, 0, 0)
+    m = _candidates_plain(row, M, unit_or(s), np.nextafter(t, np.inf), buf, 0, 0)
     return tau_auto(buf, m, tmp)
 
 
 @jit(inline=True)
 def michelot_passes(row, buf, tmp, s):
-    """``(M, t, k, status)`` of one row in the frame ``y = (row - M) * s`` (s = 1 for
-    sparsemax, 1 / r for the simplex of radius r): its max and check, then Michelot's steps
+    """``(M, t, k, status)`` of one row in the frame ``y = (row - M) * s`` (s = None for
+    sparsemax's unscaled frame, 1 / r for the simplex of radius r): its max and check, then Michelot's steps
     as passes over the row or, for a long row with few candidates, on its candidates (see
     the module). ``buf`` and ``tmp`` are float64 scratch rows.
 
@@ -114,7 +130,7 @@ def _gather_below(row, buf, s):
     if st != OK:
         return M, 0, st
     n = row.shape[0]
-    return M, candidates_below(row, M, s, -1.0, buf, (n + DENSE - 1) // DENSE), OK
+    return M, candidates_below(row, M, unit_or(s), -1.0, buf, (n + DENSE - 1) // DENSE), OK
 
 
 @jit(reassoc=True)
@@ -159,4 +175,4 @@ def _dense_row(row, M, s):
 @jit(inline=True)
 def tau_passes(row, buf, tmp):
     """sparsemax's ``auto`` row kernel: ``michelot_passes`` in the unscaled frame."""
-    return michelot_passes(row, buf, tmp, 1.0)
+    return michelot_passes(row, buf, tmp, None)
