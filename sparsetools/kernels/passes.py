@@ -11,8 +11,9 @@ row, and on every short row, where the fixed costs of the copy and of each step 
 
 - rows of at most ``SHORT`` entries always take the passes;
 - a longer row starts the candidate pass, which stops (``common.candidates_below``) once
-  it has found one candidate per ``DENSE`` entries of the row: such a row takes the
-  passes; any other finishes as the candidate path did, ``auto``'s Michelot steps on the
+  it has found one candidate per ``DENSE`` entries of the row with entries still to read:
+  such a row takes the passes; any other (a row read to its end keeps the candidates it
+  has copied, however many) finishes as the candidate path did, ``auto``'s Michelot steps on the
   copy (few candidates in a long row: the copy is short, every step after it costs almost
   nothing, and the only cost added is a comparison per 64 entries);
 - a row whose set falls below one entry in ``SPARSE`` after a pass, and any row still
