@@ -745,19 +745,24 @@ def test_auto_agrees_with_michelot(dtype, rng):
 
 def test_auto_long_rows_of_many_candidates():
     # long rows take the passes once the candidate pass has found one candidate in DENSE
-    # entries, wherever they are; the passes hand a row whose set has become sparse back
+    # entries by the end of a span with entries left to read (at the start of the row or
+    # just before its last span); the passes hand a row whose set has become sparse back
     # to the candidate path
-    from sparsetools.kernels.passes import DENSE, SPARSE
+    from sparsetools.kernels.passes import DENSE, SPARSE, _gather_below
 
     n = 4096
     z = np.full((5, n), -5.0)
     z[0, :100] = 1.0  # 100 at the top, 500 just above max - 1: the second set is sparse
     z[0, 100:600] = 0.1
-    z[1, -n // DENSE:] = np.linspace(0.0, 0.02, n // DENSE)  # the candidates at the end
+    # the candidates at the end, all of them read by the span before the last one
+    z[1, -(n // DENSE + 64):] = np.linspace(0.0, 0.02, n // DENSE + 64)
     z[2] = np.where(np.arange(n) % 2, 0.0, -0.6)  # two levels: half of the row is the support
     z[3] = np.random.default_rng(5).standard_normal(n) * 1e-3
     z[4, ::DENSE + 1] = 0.3  # a few too few candidates: the candidate path
     assert 600 >= n // DENSE and 100 * SPARSE < n
+    for r in range(5):  # rows 0-3 take the passes, row 4 the candidate path
+        m = _gather_below(z[r], np.empty(n), None)[1]
+        assert (m == -1) == (r < 4), (r, m)
     p, tau, k = check_against_reference(z)
     assert k[0] == 100 and k[2] == n // 2 and k[4] == np.count_nonzero(z[4] == 0.3)
     assert_array_equal(k, sparsemax_threshold(z, method="sort")[1])
@@ -818,6 +823,10 @@ def test_blocked_candidate_pass_is_the_plain_one(dtype, n, rng):
     # plain pass's values in its order, also for entries exactly at or an ulp off the cut
     from sparsetools.kernels.common import _candidates_blocked, _candidates_plain, candidates_below, row_max
 
+    @numba.njit
+    def below(row, M, s, lo, buf, limit):
+        return candidates_below(row, M, s, lo, buf, limit)
+
     rows = []
     for frac in (0.0, 0.05, 0.4, 1.0):
         z = rng.standard_normal(n).astype(dtype)
@@ -851,7 +860,8 @@ def test_blocked_candidate_pass_is_the_plain_one(dtype, n, rng):
             for limit in (1, wa // 2 + 1, wa, wa + 1):
                 want = -1 if any(np.count_nonzero(kept[:e]) >= limit for e in ends) else wa
                 assert _candidates_blocked(z, M, s, lo, b, limit) == want
-                assert candidates_below(z, M, s, lo, b, limit) == want
+                assert candidates_below(z, M, s, lo, b, limit) == want  # the Python version
+                assert below(z, M, s, lo, b, limit) == want  # the compiled one
 
 
 def test_vector_intrinsics_match_their_python_versions(rng):
@@ -891,6 +901,44 @@ def test_vector_intrinsics_match_their_python_versions(rng):
         want = (special._py_if_positive(c, 3.0), special._py_if_positive(c, c))
         assert got[0] == want[0]
         assert got[1] == want[1] and np.signbit(got[1]) == np.signbit(want[1])  # -0 gives +0
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_short_row_intrinsics(dtype, rng):
+    # the masked vector loads of rows of up to 16 entries (auto's rows of 9 to 16) against
+    # their Python versions and against the loops they replace
+    from sparsetools.kernels import passes, special
+    from sparsetools.kernels.common import OK
+
+    @numba.njit
+    def both(row, M, s, t):
+        return special.short_max(row), special.short_sums(row, M, s, t), special.short_sums(row, M, None, t)
+
+    for n in range(1, special.BLOCK + 1):
+        for _ in range(20):
+            row = rng.standard_normal(n).astype(dtype)
+            row[rng.random(n) < 0.2] = -np.inf
+            if n > 2:
+                row[1] = row[0]  # a tie
+            M = np.float64(row.max())
+            if M == -np.inf:
+                row[0] = dtype(0.5)
+                M = 0.5
+            s, t = 1.5, float(rng.uniform(-1.0, -0.05))
+            m, (S, c), (S1, c1) = both(row, M, s, t)
+            assert m == special._py_short_max(row) == row.max()
+            pS, pc = special._py_short_sums(row, M, s, t)
+            assert c == pc and S == pytest.approx(pS, rel=1e-15, abs=1e-15)
+            pS, pc = special._py_short_sums(row, M, None, t)
+            assert c1 == pc and S1 == pytest.approx(pS, rel=1e-15, abs=1e-15)
+            # the kernel on them: the same set as the loops, tau within rounding
+            a, b = passes._short_block(row, None), passes._short_row(row, None)
+            assert a[0] == b[0] and a[2] == b[2] and a[3] == b[3]
+            assert a[1] == pytest.approx(b[1], rel=4 * n * 2.0**-52, abs=4 * n * 2.0**-52)
+    for bad in ([1.0, np.nan], [np.inf, 1.0], [-np.inf, -np.inf]):
+        row = np.array(bad, dtype)
+        assert passes._short_block(row, None)[3] == passes._short_row(row, None)[3] != OK
+        assert np.array_equal(both(row, 0.0, 1.0, -1.0)[0], special._py_short_max(row), equal_nan=True)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -27,8 +27,8 @@ def tau_auto(y, m, tmp):
     ``tau_duchi`` on the survivors.
 
     Each step that does not converge drops at least one entry, so rows of at most
-    ``MAX_STEPS`` candidates always converge in time. (Whole rows that short never get here:
-    the sparsemax map's ``auto`` rule gives them ``michelot``'s kernel.)"""
+    ``MAX_STEPS`` candidates always converge in time. (Whole rows that short get here only
+    from ``kernels.passes``, with a set the passes have already narrowed.)"""
     t, k, done = michelot_steps(y, m, MAX_STEPS)
     if done:
         return t, k

@@ -9,14 +9,15 @@ keeps in vector registers (``special.if_positive`` selects without a branch), wi
 and nothing written. That is the cheaper way wherever the candidates are a good part of the
 row, and on every short row, where the fixed costs of the copy and of each step dominate:
 
-- rows of at most ``SHORT`` entries always take the passes;
+- rows of at most ``SHORT`` entries always take the passes (rows of 9 to 16 entries on
+  one masked vector load each, ``_short_block``);
 - a longer row starts the candidate pass, which stops (``common.candidates_below``) once
   it has found one candidate per ``DENSE`` entries of the row with entries still to read:
   such a row takes the passes; any other (a row read to its end keeps the candidates it
   has copied, however many) finishes as the candidate path did, ``auto``'s Michelot steps on the
   copy (few candidates in a long row: the copy is short, every step after it costs almost
   nothing, and the only cost added is a comparison per 64 entries);
-- a row whose set falls below one entry in ``SPARSE`` after a pass, and any row still
+- a longer row whose set falls below one entry in ``SPARSE`` after a pass, and any row still
   moving after ``MAX_PASSES`` passes, has its remaining set copied out and finished by
   ``auto``'s candidate kernel (Michelot's steps guarded by quickselect), so that no row
   makes more than a few passes more than it needs.
@@ -35,9 +36,10 @@ from numba.core import types
 from numba.extending import overload
 
 from .._jit import jit
+from . import scalar
 from .auto import tau_auto
 from .common import OK, _candidates_plain, candidates_below, presolve, row_max
-from .special import if_positive
+from .special import BLOCK, if_positive, short_max, short_row_ok, short_sums
 
 #: Rows up to this long always take the passes (``bench_passes.py --auto``, one run, float64
 #: and float32: 0.42-0.94 of the candidate path's time on every regime up to 64 entries;
@@ -80,6 +82,27 @@ def step_sums(row, M, s, t):
     return S, c
 
 
+def _short_any(row, s):
+    """``_short_row``; compiled, a C-contiguous row of 9 to ``special.BLOCK`` (16) entries
+    takes ``_short_block``, the same passes on one masked vector load of the row each
+    (``special.short_max``, ``special.short_sums``): the vectorised loops of ``row_max``
+    and ``step_sums`` take 16 entries a step, so they run as scalar code on shorter rows.
+    (On rows of 8 they gained nothing measurable: ``bench_ab.py``, 11 rounds.)"""
+    return _short_row(row, s)
+
+
+@overload(_short_any, inline="always")
+def _short_any_impl(row, s):
+    if not short_row_ok(row):
+        return lambda row, s: _short_row(row, s)
+
+    def pick(row, s):
+        if BLOCK // 2 < row.shape[0] <= BLOCK:
+            return _short_block(row, s)
+        return _short_row(row, s)
+    return pick
+
+
 @jit
 def _finish_copied(row, M, s, t, buf, tmp):
     """``(t, k)`` of a row whose set is the entries above ``t``: that set copied out (the
@@ -105,7 +128,7 @@ def michelot_passes(row, buf, tmp, s):
     drivers have none), with the row as their only array; the long row's candidate pass
     is ``_gather_below``, a call as the candidate path's ``gather`` is."""
     if row.shape[0] <= SHORT:
-        M, t, k, st = _short_row(row, s)
+        M, t, k, st = _short_any(row, s)
         if k < 0:  # still moving after MAX_PASSES passes
             t, k = _finish_copied(row, M, s, t, buf, tmp)
         return M, t, k, st
@@ -148,6 +171,25 @@ def _short_row(row, s):
     c = -1.0
     for _ in range(MAX_PASSES):
         S, c2 = step_sums(row, M, s, t)
+        if c2 == c:
+            return M, t, np.int64(c), OK
+        c = c2
+        t = (S - 1.0) / c
+    return M, t, -1, OK
+
+
+@jit
+def _short_block(row, s):
+    """``_short_row`` of a C-contiguous row of at most ``special.BLOCK`` entries, on its
+    masked vector loads (``_short_any``)."""
+    M = np.float64(short_max(row))
+    st = scalar.cpu.scores_status(M != M, M == np.inf, M > -np.inf)
+    if st != OK:
+        return M, 0.0, 0, st
+    t = -1.0
+    c = -1.0
+    for _ in range(MAX_PASSES):
+        S, c2 = short_sums(row, M, s, t)
         if c2 == c:
             return M, t, np.int64(c), OK
         c = c2

@@ -157,6 +157,117 @@ def block_mask(typingctx, row, i, M, s, lo):
     return types.int64(row, i, M, s, lo), codegen
 
 
+def short_row_ok(row):
+    """Whether ``row`` is a type the masked short-row intrinsics take: a C-contiguous 1-D
+    float32 or float64 array (the caller checks ``len(row) <= BLOCK`` at run time)."""
+    return (isinstance(row, types.Array) and row.ndim == 1 and row.layout == "C"
+            and isinstance(row.dtype, types.Float) and row.dtype.bitwidth in (32, 64))
+
+
+def _masked_row(context, builder, row, rowv):
+    """The row's entries as one ``<BLOCK x dtype>`` vector: a masked load of its first
+    ``len(row)`` entries (no fault is possible on the lanes masked off, however near the
+    end of mapped memory the row lies), -inf in the other lanes."""
+    from llvmlite import ir
+    from numba.core import cgutils
+
+    ary = context.make_array(row)(context, builder, rowv)
+    n = builder.extract_value(ary.shape, 0)
+    elem = context.get_value_type(row.dtype)
+    vty = ir.VectorType(elem, BLOCK)
+    i64 = ir.IntType(64)
+    lanes = ir.Constant(ir.VectorType(i64, BLOCK), list(range(BLOCK)))
+    mask = builder.icmp_signed("<", lanes, _splat(builder, n, ir.VectorType(i64, BLOCK)))
+    name = f"llvm.masked.load.v{BLOCK}f{row.dtype.bitwidth}.p0"
+    fnty = ir.FunctionType(vty, [vty.as_pointer(), ir.IntType(32), mask.type, vty])
+    load = cgutils.get_or_insert_function(builder.module, fnty, name)
+    ptr = builder.bitcast(ary.data, vty.as_pointer())
+    ninf = ir.Constant(vty, [float("-inf")] * BLOCK)
+    return builder.call(load, [ptr, ir.Constant(ir.IntType(32), row.dtype.bitwidth // 8), mask, ninf])
+
+
+def _splat(builder, x, vty):
+    from llvmlite import ir
+
+    i32 = ir.IntType(32)
+    one = builder.insert_element(ir.Constant(vty, ir.Undefined), x, ir.Constant(i32, 0))
+    return builder.shuffle_vector(one, ir.Constant(vty, ir.Undefined),
+                                  ir.Constant(ir.VectorType(i32, vty.count), [0] * vty.count))
+
+
+def _py_short_max(row):
+    m = row.dtype.type(-np.inf)
+    for x in row:
+        m = _py_max_nan(m, x)
+    return m
+
+
+@intrinsic(_py_short_max)
+def short_max(typingctx, row):
+    """The max of a C-contiguous row of at most ``BLOCK`` entries, in its dtype, NaN if it
+    holds a NaN (``max_nan``'s rule): one masked vector load and one vector reduction,
+    where the loop ``m = max_nan(m, row[i])`` is scalar on rows shorter than the vector
+    loop's 16 entries."""
+    if not short_row_ok(row):
+        return None
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+        from numba.core import cgutils
+
+        v = _masked_row(context, builder, row, args[0])
+        elem = v.type.element
+        name = f"llvm.vector.reduce.fmaximum.v{BLOCK}f{row.dtype.bitwidth}"
+        red = cgutils.get_or_insert_function(builder.module, ir.FunctionType(elem, [v.type]), name)
+        return builder.call(red, [v])
+
+    return row.dtype(row), codegen
+
+
+def _py_short_sums(row, M, s, t):
+    y = (np.asarray(row, np.float64) - M) * (1.0 if s is None else s)
+    keep = y - t > 0.0
+    return float(np.sum(y[keep])), float(np.count_nonzero(keep))
+
+
+@intrinsic(_py_short_sums)
+def short_sums(typingctx, row, M, s, t):
+    """``passes.step_sums`` of a C-contiguous row of at most ``BLOCK`` entries: ``(sum,
+    count)`` of ``y = (float64(row) - M) * s`` over the entries with ``y - t > 0`` (s None:
+    no scaling), on one masked vector load, the sums in float64 as a tree of the 16 lanes.
+    The vectorised loop of ``step_sums`` takes 16 entries a step, so rows shorter than that
+    ran it as scalar code."""
+    unscaled = isinstance(s, (types.NoneType, types.Omitted))
+    if not (short_row_ok(row) and all(isinstance(x, types.Float) and x.bitwidth == 64 for x in (M, t))
+            and (unscaled or (isinstance(s, types.Float) and s.bitwidth == 64))):
+        return None
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+        from numba.core import cgutils
+
+        rowv, Mv, sv, tv = args
+        f64 = ir.DoubleType()
+        dty = ir.VectorType(f64, BLOCK)
+        v = _masked_row(context, builder, row, rowv)
+        if row.dtype.bitwidth == 32:
+            v = builder.fpext(v, dty)
+        y = builder.fsub(v, _splat(builder, Mv, dty))
+        if not unscaled:
+            y = builder.fmul(y, _splat(builder, sv, dty))
+        zero = ir.Constant(dty, [0.0] * BLOCK)
+        keep = builder.fcmp_ordered(">", builder.fsub(y, _splat(builder, tv, dty)), zero)
+        red = cgutils.get_or_insert_function(builder.module, ir.FunctionType(f64, [f64, dty]),
+                                             f"llvm.vector.reduce.fadd.v{BLOCK}f64")
+        start = ir.Constant(f64, -0.0)
+        S = builder.call(red, [start, builder.select(keep, y, zero)], fastmath=("reassoc",))
+        c = builder.call(red, [start, builder.select(keep, ir.Constant(dty, [1.0] * BLOCK), zero)],
+                         fastmath=("reassoc",))
+        return context.make_tuple(builder, signature.return_type, (S, c))
+
+    return types.UniTuple(types.float64, 2)(row, M, s, t), codegen
+
+
 def _bit_intrinsic(name, llvm_name, doc, python_impl, zero_undefined=False):
     """An intrinsic ``int64 f(int64)`` that is the LLVM bit-counting intrinsic
     ``llvm_name`` (whose second argument, for ``cttz``, says a zero input is undefined)."""
