@@ -183,8 +183,7 @@ def target_loss(row, M, t, y, k, vals, target, r, g, a, code):
 
 def _label_support(map_, method):
     """Whether the label loss of this map and method takes p from the method's support."""
-    return (map_.loss_label_from_p is not None and map_.apply_support is not None
-            and method is not None and method.ordered)
+    return map_.loss_label_from_p is not None and _registry.takes_support(map_, method)
 
 
 def still_off(target, r, qtol):

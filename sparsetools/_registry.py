@@ -287,12 +287,18 @@ def row_apply(row, M, t, out, a, code):
     return _call(code, _BY_CODE[code][0].apply, (row, M, t, out), a)
 
 
+def takes_support(map_, method):
+    """Whether the map's output after ``method`` comes from the support the method left
+    (the map has ``apply_support`` and the method is ``ordered``)."""
+    return map_.apply_support is not None and method is not None and method.ordered
+
+
 def row_apply_support(row, M, t, y, k, vals, out, a, code):
     """The map's output of one row after its method: from the support the method left in
     ``y[:k]`` (``Map.apply_support``) where the map has that piece and the method is
     ``ordered``, else ``row_apply``."""
     map_, method = _BY_CODE[code]
-    if map_.apply_support is None or method is None or not method.ordered:
+    if not takes_support(map_, method):
         return row_apply(row, M, t, out, a, code)
     return _call(code, map_.apply_support, (row, M, t, y, k, vals, out), a)
 
@@ -302,7 +308,7 @@ def _row_apply_support(row, M, t, y, k, vals, out, a, code):
     if not isinstance(code, types.IntegerLiteral):
         return None
     map_, method = _BY_CODE[code.literal_value]
-    if map_.apply_support is None or method is None or not method.ordered:
+    if not takes_support(map_, method):
         apply = map_.apply
         if map_.param is None:
             return lambda row, M, t, y, k, vals, out, a, code: apply(row, M, t, out)

@@ -138,20 +138,14 @@ def block_mask(typingctx, row, i, M, s, lo):
         elem = context.get_value_type(row.dtype)
         vty = ir.VectorType(elem, BLOCK)
         dty = ir.VectorType(ir.DoubleType(), BLOCK)
-        i32 = ir.IntType(32)
         ptr = builder.bitcast(builder.gep(data, [builder.sext(iv, ir.IntType(64))]), vty.as_pointer())
         v = builder.load(ptr)
         v.align = row.dtype.bitwidth // 8
         if row.dtype.bitwidth == 32:
             v = builder.fpext(v, dty)
 
-        def splat(x):
-            one = builder.insert_element(ir.Constant(dty, ir.Undefined), x, ir.Constant(i32, 0))
-            return builder.shuffle_vector(one, ir.Constant(dty, ir.Undefined),
-                                          ir.Constant(ir.VectorType(i32, BLOCK), [0] * BLOCK))
-
-        d = builder.fmul(builder.fsub(v, splat(Mv)), splat(sv))
-        keep = builder.fcmp_ordered(">=", d, splat(lov))
+        d = builder.fmul(builder.fsub(v, _splat(builder, Mv, dty)), _splat(builder, sv, dty))
+        keep = builder.fcmp_ordered(">=", d, _splat(builder, lov, dty))
         return builder.zext(builder.bitcast(keep, ir.IntType(BLOCK)), ir.IntType(64))
 
     return types.int64(row, i, M, s, lo), codegen
