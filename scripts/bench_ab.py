@@ -41,6 +41,7 @@ def load_old(path):
 def _entmax_calls(z, labels, p):
     """The entmax calls of ``--entmax`` on the same rows."""
     return {
+        "entmax 1.1": lambda m: m.entmax(z, 1.1),
         "entmax 1.3": lambda m: m.entmax(z, 1.3),
         "entmax15": lambda m: m.entmax15(z),
         "entmax 2.5": lambda m: m.entmax(z, 2.5),
@@ -92,7 +93,7 @@ def main(argv=None):
     ap.add_argument("--shapes", nargs="+", type=_cli.shape, default=list(SHAPES),
                     help="shapes ROWSxN of both regimes (default 8192x128 2048x1024 64x16384)")
     ap.add_argument("--entmax", action="store_true",
-                    help="time the entmax family (alpha 1.3, 1.5, 2.5: map, loss, VJP) instead")
+                    help="time the entmax family (alpha 1.1, 1.3, 1.5, 2.5: map; 1.3: loss, VJP) instead")
     args = ap.parse_args(argv)
     if not (args.old / "__init__.py").is_file():
         ap.error(f"--old {args.old}: not a package folder (no __init__.py)")

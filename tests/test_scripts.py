@@ -137,3 +137,19 @@ def test_bench_cpu_latency_and_busy_tables(capsys):
     assert all(0 < r["p50_us"] <= r["p99_us"] <= r["max_us"] for r in busy)
     out = capsys.readouterr().out
     assert "NumPy sort version" in out and "p99 / p50" in out
+
+
+def test_entmax_exactness_measures_every_method_against_the_reference():
+    exact = load_script("entmax_exactness")
+    table = exact.measure(alphas=(1.01, 1.5), sizes=(2, 100), rows=4, ref=1)
+    assert [(a, n) for a, n, _ in table] == [(1.01, 2), (1.01, 100), (1.5, 2), (1.5, 100)]
+    for _, n, res in table:
+        for method in sparsetools.ENTMAX_METHODS:
+            sum_err, ref_err = res[method]
+            assert sum_err <= 4.0  # in units of n eps
+            assert (ref_err is None) == (n > exact.REF_UP_TO)
+            assert ref_err is None or ref_err <= 64.0
+    text = exact.markdown(table)
+    assert text.count("\n") == 1 + len(table) and "newton: sum, ref" in text
+    with pytest.raises(SystemExit):
+        exact.main(["--alphas", "1.0"])

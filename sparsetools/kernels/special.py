@@ -77,6 +77,32 @@ def max_nan(typingctx, a, b):
     return a(a, a), codegen
 
 
+def _py_fma(a, b, c):
+    from fractions import Fraction
+
+    return float(Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c)))
+
+
+@intrinsic(_py_fma)
+def fma(typingctx, a, b, c):
+    """a * b + c for float64, rounded once (LLVM's ``fma``, one instruction on FMA hardware,
+    and it vectorises). ``fma(a, b, -(a * b))`` is the rounding error of the product a * b,
+    exactly (unless it underflows)."""
+    if not all(isinstance(v, types.Float) and v.bitwidth == 64 for v in (a, b, c)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+        from numba.core import cgutils
+
+        lty = args[0].type
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(lty, [lty] * 3),
+                                            "llvm.fma.f64")
+        return builder.call(fn, args)
+
+    return types.float64(types.float64, types.float64, types.float64), codegen
+
+
 def _py_if_positive(c, x):
     return x if c > 0.0 else 0.0
 
