@@ -9,7 +9,7 @@ rows of each scale for rows of up to 64 entries, the largest |p_i - ref_i| in ep
 alpha-entmax in mpmath at 40 digits (tau by 130 bisection steps, far below float64's
 resolution). The entmax package's ``entmax_bisect`` (float64 torch CPU, its default
 steps) renormalises its output, so its sums are 1 to rounding whatever its error against
-the reference; its ``entmax15`` is timed at alpha = 1.5 only. Markdown to stdout and, with
+the reference; its ``entmax15`` is measured at alpha = 1.5 only. Markdown to stdout and, with
 --md, to a file (figures/entmax_exactness.md is this script's --md output).
 
     python scripts/entmax_exactness.py --md figures/entmax_exactness.md

@@ -901,10 +901,10 @@ _COMPENSATE_FROM = 4.0
 def _dd_base(x, M, s, t, tl, lo):
     """d = (alpha - 1)(x - M) - (t + tl) as ``(dh, e)``, its float64 part and the rest
     (d = dh + e to about 2^-106 relative to the terms), for an entry in the support (its
-    rounded product (x - M) s >= lo, the kernel's test, so dh = y - t rounded is > 0);
-    ``(0, 0)`` off it. The roundings of x - M, of the product and of the subtraction are
-    recovered exactly (two-sums and the FMA error of a product), so that dh^b (1 + e / dh)^b
-    has the error of one rounding, whatever b. The error terms are differences that
+    rounded product (x - M) s >= lo, the kernel's test, so dh = y - t rounded is > 0 when t
+    is the threshold lo was taken from); ``(0, 0)`` off it. The roundings of x - M and of
+    the subtraction are recovered exactly (two-sums), that of the product by the FMA, so
+    that dh^b (1 + e / dh)^b has the error of about one rounding, whatever b. The error terms are differences that
     reassociation would fold away, so this is compiled without it; FMAs are allowed (the
     powers want them), and the product is taken as ``fma(u, s, 0)``, the same rounded
     product, so that none is fused into a later difference that must see it rounded."""
@@ -935,10 +935,12 @@ def _dd_power(dh, e, b):
     return p, (p * inv if p > 0.0 else 0.0)
 
 
-#: ``_compensated_row`` corrects its output to first order in the Newton step tl when
+#: ``_compensated_row`` corrects its output to first order in the Newton step tl once
 #: b |tl| is at most this (the second-order term is below b^2 tl^2 / 2 relative); a larger
-#: step, from a threshold further than rounding from tau, takes a second pass of powers.
+#: step, from a threshold further than rounding from tau, is taken into the threshold
+#: (carried as two floats) and the powers evaluated again, at most ``_REFINE`` times.
 _FIRST_ORDER = 2.0**-30
+_REFINE = 4
 
 
 @jit(contract=True)
@@ -971,55 +973,79 @@ def _newton_tl(FE, b):
     return tl, b * tl
 
 
+@jit(inline=True)
+def _first_order(p, bt, q):
+    """p moved by the Newton step to first order, p - b tl d^(b - 1), where it stays > 0;
+    else p (an entry within a few roundings of t, whose p is below 2^-190 for b >= 4)."""
+    c = p - bt * q
+    return c if c > 0.0 else p
+
+
+@jit(inline=True)
+def _refined_powers(xs, M, s, t, lo, b, pv, tmp, w):
+    """``_dd_powers`` of ``xs[:w]`` into ``pv`` and ``tmp``, at t, or at the threshold moved
+    by Newton's steps until the last one is small enough for the first order (at most
+    ``_REFINE`` evaluations); returns b times that last step."""
+    th = t
+    tlo = 0.0
+    bt = 0.0
+    for it in range(_REFINE):
+        _dd_powers(xs, M, s, th, tlo, lo, b, pv, tmp)
+        tl, bt = _newton_tl(_two_sums(pv, tmp, w), b)
+        if abs(bt) <= _FIRST_ORDER or it == _REFINE - 1:
+            break
+        c = tlo + tl  # the step taken into the threshold pair (th, tlo)
+        tn = th + c
+        tlo = (th - tn) + c
+        th = tn
+    return bt
+
+
 @jit
 def _compensated_row(row, M, s, t, out, b, tmp, k):
     """``apply_row``'s powers for float64 outputs and b >= ``_COMPENSATE_FROM``, with d carried
-    to double precision and more (``_dd_base``) and t refined by one Newton step on that
-    support, to t + tl with tl = (F - 1) / (b E), F = sum d^b and E = sum d^(b - 1) at t.
-    t is the method's float64 root, within a few of its units of tau, so the step leaves an
-    error of order b (t - tau)^2, and moving every d by -tl multiplies p by
-    (1 - tl / d)^b, 1 - b tl / d to first order: p - b tl d^(b - 1), no second power.
-    Rows then sum to 1 within a few units of 2^-53 at any alpha, where the plain powers'
-    error grew as b. The entries written nonzero are the same as ``apply_row``'s.
+    to about 2^-106 (``_dd_base``) and t refined by a Newton step on that support, to
+    t + tl with tl = (F - 1) / (b E), F = sum d^b and E = sum d^(b - 1) at t. t is the
+    method's float64 root, within a few of its units of tau, so the step leaves an error of
+    order b (t - tau)^2, and moving every d by -tl multiplies p by (1 - tl / d)^b,
+    1 - b tl / d to first order: p - b tl d^(b - 1), no second power. Rows then sum to 1
+    within a few units of 2^-53 at any alpha, where the plain powers' error grew as b.
+    (A step too large for the first order, b |tl| > ``_FIRST_ORDER``, which the methods'
+    thresholds never need, is added to the threshold, carried as a float64 pair, and the
+    powers are taken again there.)
 
-    ``tmp``: scratch of the row's length; ``k``: the support's size, or -1 (it is then
-    counted). A support under half of a row of ``BLOCKED_FROM`` entries or more is packed
-    first (``packed_support``) and the powers taken on it alone."""
+    The entries written nonzero are the same as ``apply_row``'s: those with (row - M) s > t,
+    the t given (an entry that a threshold far from tau leaves out of the refined support
+    is written 0). ``tmp``: scratch of the row's length; ``k``: the support's size, or -1
+    (it is then counted). A support under half of a row of ``BLOCKED_FROM`` entries or more
+    is packed first (``packed_support``) and the powers taken on it alone."""
     n = row.shape[0]
     lo = np.nextafter(t, np.inf)
     tmp = tmp[:n]
+    packed = False
     if n >= BLOCKED_FROM:
         if k < 0:
             k = _count_support(row, M, s, t)
-        if 2 * k < n:
-            # the support's entries gathered first, so that the powers' loop runs on a
-            # contiguous array and vectorises (on gathered loads it stayed scalar; so did
-            # it with its output over its input: LLVM's overlap check fails)
-            idx = np.empty(n, np.int64)
-            xs = np.empty(n)
-            pv = np.empty(n)
-            w = packed_support(row, M, s, t, idx, xs, out)
-            xs = xs[:w]
-            pv = pv[:w]
-            for j in range(w):
-                xs[j] = row[idx[j]]
-            _dd_powers(xs, M, s, t, 0.0, lo, b, pv, tmp)
-            tl, bt = _newton_tl(_two_sums(pv, tmp, w), b)
-            if abs(bt) <= _FIRST_ORDER:
-                for j in range(w):
-                    out[idx[j]] = pv[j] - bt * tmp[j]
-            else:
-                _dd_powers(xs, M, s, t, tl, lo, b, pv, tmp)
-                for j in range(w):
-                    out[idx[j]] = pv[j]
-            return
-    _dd_powers(row, M, s, t, 0.0, lo, b, out, tmp)
-    tl, bt = _newton_tl(_two_sums(out, tmp, n), b)
-    if abs(bt) <= _FIRST_ORDER:
-        for i in range(n):
-            out[i] = out[i] - bt * tmp[i]
+        packed = 2 * k < n
+    if packed:
+        # the support's entries gathered first, so that the powers' loop runs on a
+        # contiguous array and vectorises (on gathered loads it stayed scalar; so did it
+        # with its output over its input: LLVM's overlap check fails)
+        idx = np.empty(n, np.int64)
+        xs = np.empty(n)
+        pv = np.empty(n)
+        w = packed_support(row, M, s, t, idx, xs, out)
+        xs = xs[:w]
+        pv = pv[:w]
+        for j in range(w):
+            xs[j] = row[idx[j]]
+        bt = _refined_powers(xs, M, s, t, lo, b, pv, tmp, w)
+        for j in range(w):
+            out[idx[j]] = _first_order(pv[j], bt, tmp[j])
     else:
-        _dd_powers(row, M, s, t, tl, lo, b, out, tmp)
+        bt = _refined_powers(row, M, s, t, lo, b, out, tmp, n)
+        for i in range(n):
+            out[i] = _first_order(out[i], bt, tmp[i])
 
 
 @jit
