@@ -197,6 +197,41 @@ def test_float32_powers_within_their_bound():
     assert out[0] == 0.0 and out[1] == 1.0 and out[2] > 0.0
 
 
+def test_sums_in_loops_of_their_own_are_the_one_loops():
+    # with scratch of the padded length, newton's sums take their powers in a loop of their
+    # own (float32 powers; float64 ones for b < 2); without, in the sums' loop: the same
+    # sums to rounding and the same distance, at zeros, tiny d (below float32's range
+    # too) and the pad entries
+    from sparsetools._jit import jit
+    from sparsetools.kernels import entmax as kernels
+
+    @jit(reassoc=True, contract=True)
+    def sums(y, k, t, b, low, tmp):
+        if low:
+            return kernels._sums3(y, k, t, b, True, tmp)
+        return kernels._sums3(y, k, t, b, False, tmp)
+
+    rng = np.random.default_rng(33)
+    for b in (10 / 3, 20.0, 2.5, 1 / 0.7, 1 / 0.55):
+        for k in (1, 3, 8, 13, 64, 101):
+            for _ in range(10):
+                y = np.full(k + 8, np.nan)
+                y[:k] = -rng.random(k) ** rng.uniform(0.3, 3.0)
+                t = float(np.quantile(y[:k], rng.uniform(0, 1)))
+                y[:k:5] = t  # d = 0
+                if k > 2:
+                    y[1] = np.nextafter(t, 0.0)  # d an ulp of t
+                    if rng.random() < 0.3:  # d below float32's range
+                        t = -1e-40
+                        y[2] = 0.0
+                for low in (True, False):
+                    split = sums(y.copy(), k, t, b, low, np.empty(k + 8))
+                    one = sums(y.copy(), k, t, b, low, np.empty(0))
+                    np.testing.assert_allclose(split[:3], one[:3], rtol=1e-13, atol=0,
+                                               err_msg=(b, k, low))
+                    assert split[3] == one[3]
+
+
 @pytest.mark.parametrize("alpha", [1.05, 1.2, 1.3, 1.7, 1.9, 2.5])
 def test_float32_rows_take_float32_powers_and_keep_their_contract(alpha):
     # auto runs "newton32" on float32 rows (float32 powers summed in float64) and a float32
