@@ -196,6 +196,23 @@ def test_float32_powers_within_their_bound():
     powers(np.array([0.0, 1.0, 1e-300]), np.float32(3.0), out[:3])
     assert out[0] == 0.0 and out[1] == 1.0 and out[2] > 0.0
 
+    # pow32_of32, for a d that is a float32 already (0 or normal): the same bits
+    from sparsetools.kernels.special import pow32_of32
+
+    @jit(contract=True)
+    def powers32(d, b, out):
+        for i in range(d.shape[0]):
+            out[i] = pow32_of32(d[i], b)
+
+    d32 = d.astype(np.float32)
+    d32 = d32[(d32 == 0) | (d32 >= np.finfo(np.float32).tiny)]
+    out32 = np.empty_like(d32)
+    for b in (1.01, 0.7, 0.3, 10 / 3, 0.05):
+        b32 = np.float32(b)
+        powers32(d32, b32, out32)
+        powers(d32.astype(np.float64), b32, out[:d32.size])
+        assert np.array_equal(out32, out[:d32.size].astype(np.float32)), b
+
 
 def test_sums_in_loops_of_their_own_are_the_one_loops():
     # with scratch of the padded length, newton's sums take their powers in a loop of their
@@ -278,6 +295,10 @@ def test_float32_jvp_takes_float32_powers_within_float32_rounding(alpha):
     scale = np.abs(ref).max(axis=1, keepdims=True)
     np.testing.assert_allclose(got / scale, ref / scale, rtol=0, atol=64 * EPS32)
     np.testing.assert_allclose(st.entmax_vjp(p, v, alpha), got, rtol=0, atol=0)
+    # into a float64 output the powers are the same float32 ones, taken in another loop
+    wide = st.entmax_jvp(p, v, alpha, out=np.empty(p.shape))
+    np.testing.assert_allclose(wide / scale, ref / scale, rtol=0, atol=64 * EPS32)
+    np.testing.assert_allclose(wide, got, rtol=0, atol=4 * EPS32 * scale.max())
 
 
 def test_methods_agree():

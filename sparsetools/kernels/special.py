@@ -530,6 +530,7 @@ def _scale32(typingctx, p, kd):
 
 _f32 = np.float32
 _F32_ONE = _f32(1.0)
+_F32_ZERO = _f32(0.0)
 _F32_LOG2E = _f32(_LOG2E)
 _F32_LN2_HI = _f32(0.693145751953125)  # 16 bits: n * _F32_LN2_HI is exact for |n| < 2**7
 _F32_LN2_LO = _f32(1.4286068203094172e-06)
@@ -600,6 +601,15 @@ def pow32_split(x, c, b):
     own, and summing in a third (``kernels.entmax._sums3``: N(0, 1) candidates at
     alpha = 1.3, 84 entries, 227 ns against 358 in one loop)."""
     return _exp32(b * (_log32(x) + c / x))
+
+
+@jit(contract=True, inline=True)
+def pow32_of32(x, b):
+    """x^b for a float32 x in [0, 1] (0 or normal) and a float32 b > 0, all in float32:
+    ``pow_unit32`` of a d that is already a float32 (its split's second half is 0), the
+    same bits, in a loop that can keep to float32 values (eight lanes). 0 for x = 0."""
+    r = _exp32(b * _log32(max_nan(x, _F32_TINY)))
+    return r if x > _F32_ZERO else _F32_ZERO
 
 
 @jit(contract=True, inline=True)
