@@ -118,7 +118,7 @@ def auto_table(ns, repeat, total=1 << 20):
             for n in ns:
                 rows = max(2, total // n)
                 z = make_rows((rows, n), regime, dtype, seed=1)
-                args = (1, z, np.empty_like(z), np.empty(rows), np.empty(rows), np.empty(rows, np.int64),
+                args = (0, rows, z, np.empty_like(z), np.empty(rows), np.empty(rows), np.empty(rows, np.int64),
                         np.empty(rows, np.int8), True, np.zeros(1))
                 calls = [specialize(_batched.forward_rows.serial, args, c) for c in codes]
                 times = [[], []]

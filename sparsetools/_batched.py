@@ -1,18 +1,18 @@
 """Drivers: run a row kernel over every row of a (rows, n) array.
 
-Each is a ``_jit.Driver``, compiled parallel and serial; it is called without its first
-argument, ``nchunks``: the rows are split into that many contiguous chunks (``chunk``; a
-few per thread, decided in Python because ``numba.get_num_threads`` inside a kernel
-defeats the on-disk cache), each allocating its float64 scratch rows once. A row is
-``row_of(z, r)``, a view without a reference count (``_jit.row_of``). Every driver's
-arguments are its inputs, its outputs, the per-row ``status`` (``kernels.common`` codes),
-its parameters, and for the maps' drivers the registry code of the map and method, a
-compile-time literal (``driver(..., literal=code)``): the drivers are written once for
-every map, and only the called (driver, code, dtype) is compiled.
+Each is a ``_jit.Driver``: the function written here does the rows ``range(lo, hi)``, one
+chunk, allocating its float64 scratch rows once; the driver runs it on all the rows at
+once (serially) or on a few chunks per thread (in parallel, decided in Python because
+``numba.get_num_threads`` inside a kernel defeats the on-disk cache), and is called
+without ``lo, hi``. A row is ``row_of(z, r)``, a view without a reference count
+(``_jit.row_of``). Every driver's arguments are its inputs, its outputs, the per-row
+``status`` (``kernels.common`` codes), its parameters, and for the maps' drivers the
+registry code of the map and method, a compile-time literal (``driver(...,
+literal=code)``): the drivers are written once for every map, and only the called
+(driver, code, dtype) is compiled.
 """
 
 import numpy as np
-from numba import prange
 from numba.core import types
 from numba.extending import overload
 
@@ -42,12 +42,6 @@ from .kernels.derivs import (
 )
 from .kernels.entmax import dalpha_row
 from .kernels.scalar import cpu as _status
-
-
-@jit(inline=True)
-def chunk(c, nchunks, rows):
-    """The rows ``range(lo, hi)`` of chunk ``c`` of ``nchunks`` (contiguous, balanced)."""
-    return c * rows // nchunks, (c + 1) * rows // nchunks
 
 
 def forward_row(row, buf, tmp, a, code):
@@ -82,41 +76,34 @@ def staged_forward_row(row, buf, tmp, a, code):
 
 
 @driver
-def forward_rows(nchunks, z, out, shift, thresh, support, status, write, param, code):
+def forward_rows(lo, hi, z, out, shift, thresh, support, status, write, param, code):
     """For each row r of ``z``: ``shift[r] = max(z[r])``, ``thresh[r] = tau - max``,
     ``support[r] = k`` and ``status[r]``; when ``write`` is true also ``out[r]``, the map's
     output, fused with the row's own pass so the row is still in cache. Rows with a bad
     status are left unwritten. ``param`` is the map's parameter, one per row or one for all
     (``_registry.row_param``; any float64 array for a map without one)."""
-    rows, n = z.shape
-    nchunks = min(nchunks, rows)
-    for c in prange(nchunks):
-        scratch = np.empty((2, n), np.float64)
-        buf, tmp = row_of(scratch, 0), row_of(scratch, 1)  # views: calls count no references
-        lo, hi = chunk(c, nchunks, rows)
-        for r in range(lo, hi):
-            a = row_param(param, r, code)
-            M, t, k, st = forward_row(row_of(z, r), buf, tmp, a, code)
-            status[r] = st
-            if st != OK:
-                continue
-            shift[r] = M
-            thresh[r] = t
-            support[r] = k
-            if write:
-                row_apply_support(row_of(z, r), M, t, buf, k, tmp, row_of(out, r), a, code)
-        keep_alive(scratch)
+    n = z.shape[1]
+    scratch = np.empty((2, n), np.float64)
+    buf, tmp = row_of(scratch, 0), row_of(scratch, 1)  # views: calls count no references
+    for r in range(lo, hi):
+        a = row_param(param, r, code)
+        M, t, k, st = forward_row(row_of(z, r), buf, tmp, a, code)
+        status[r] = st
+        if st != OK:
+            continue
+        shift[r] = M
+        thresh[r] = t
+        support[r] = k
+        if write:
+            row_apply_support(row_of(z, r), M, t, buf, k, tmp, row_of(out, r), a, code)
+    keep_alive(scratch)
 
 
 @driver
-def apply_rows(nchunks, z, shift, thresh, out, param, code):
+def apply_rows(lo, hi, z, shift, thresh, out, param, code):
     """``out[r]``: the map's output of ``z[r]`` at the threshold ``shift[r] + thresh[r]``."""
-    rows = z.shape[0]
-    nchunks = min(nchunks, rows)
-    for c in prange(nchunks):
-        lo, hi = chunk(c, nchunks, rows)
-        for r in range(lo, hi):
-            row_apply(row_of(z, r), shift[r], thresh[r], row_of(out, r), row_param(param, r, code), code)
+    for r in range(lo, hi):
+        row_apply(row_of(z, r), shift[r], thresh[r], row_of(out, r), row_param(param, r, code), code)
 
 
 # ---------------------------------------------------------------------------------------
@@ -125,38 +112,26 @@ def apply_rows(nchunks, z, shift, thresh, out, param, code):
 
 
 @driver
-def jvp_rows(nchunks, p, v, out, status, param, code):
+def jvp_rows(lo, hi, p, v, out, status, param, code):
     """``out[r] = J(p[r]) v[r]`` for every row, J the map's Jacobian at the output p."""
-    rows = p.shape[0]
-    nchunks = min(nchunks, rows)
-    for c in prange(nchunks):
-        lo, hi = chunk(c, nchunks, rows)
-        for r in range(lo, hi):
-            status[r] = row_jvp(row_of(p, r), row_of(v, r), row_of(out, r), row_param(param, r, code), code)
+    for r in range(lo, hi):
+        status[r] = row_jvp(row_of(p, r), row_of(v, r), row_of(out, r), row_param(param, r, code), code)
 
 
 @driver
-def jacobian_rows(nchunks, p, out, status, param, code):
+def jacobian_rows(lo, hi, p, out, status, param, code):
     """``out[r] = J(p[r])``, the map's dense (n, n) Jacobian at a point whose output is
     ``p[r]``."""
-    rows = p.shape[0]
-    nchunks = min(nchunks, rows)
-    for c in prange(nchunks):
-        lo, hi = chunk(c, nchunks, rows)
-        for r in range(lo, hi):
-            status[r] = row_jacobian(row_of(p, r), row_of(out, r), row_param(param, r, code), code)
+    for r in range(lo, hi):
+        status[r] = row_jacobian(row_of(p, r), row_of(out, r), row_param(param, r, code), code)
 
 
 @driver
-def entmax_dalpha_rows(nchunks, p, out, status, param):
+def entmax_dalpha_rows(lo, hi, p, out, status, param):
     """``out[r] = d entmax / d alpha`` at the output ``p[r]`` (``kernels.entmax.dalpha_row``),
     alpha ``param`` (one per row or one for all)."""
-    rows = p.shape[0]
-    nchunks = min(nchunks, rows)
-    for c in prange(nchunks):
-        lo, hi = chunk(c, nchunks, rows)
-        for r in range(lo, hi):
-            status[r] = dalpha_row(row_of(p, r), row_of(out, r), param[r if param.shape[0] > 1 else 0])
+    for r in range(lo, hi):
+        status[r] = dalpha_row(row_of(p, r), row_of(out, r), param[r if param.shape[0] > 1 else 0])
 
 
 def target_loss(row, M, t, y, k, vals, target, r, g, a, code):
@@ -237,54 +212,47 @@ def _still_off(target, r, qtol):
 
 
 @driver
-def loss_rows(nchunks, z, target, qtol, loss, grad, status, write_grad, param, code):
+def loss_rows(lo, hi, z, target, qtol, loss, grad, status, write_grad, param, code):
     """The map's loss of every row against ``target`` (labels ``target[r]`` in [0, n), or
     distributions checked: entries finite and >= 0, sum within ``qtol`` of 1), fused with
     the forward pass; the gradient goes to ``grad[r]`` when ``write_grad``."""
-    rows, n = z.shape
-    nchunks = min(nchunks, rows)
-    for c in prange(nchunks):
-        scratch = np.empty((2, n), np.float64)
-        buf, tmp = row_of(scratch, 0), row_of(scratch, 1)  # views: calls count no references
-        # the gradient's row when it is not written: a scratch row of its dtype, so that
-        # the loss is the same either way (and ``target_loss`` is inlined once); a view
-        # too, as the rows of ``grad`` are: an array with a reference count on one side of
-        # the choice of g cost 10 ns a row of 16 on one thread, 84 against 74 (a /tmp
-        # probe of this driver, sparsemax labels, float32 and float64; 44 against 42 on
-        # both threads)
-        gscratch = np.empty((1, n), grad.dtype)
-        gs = row_of(gscratch, 0)
-        lo, hi = chunk(c, nchunks, rows)
-        for r in range(lo, hi):
-            a = row_param(param, r, code)
-            M, t, k, st = forward_row(row_of(z, r), buf, tmp, a, code)
-            if st == OK:
-                g = row_of(grad, r) if write_grad else gs
-                L, qsum, st = target_loss(row_of(z, r), M, t, buf, k, tmp, target, r, g, a, code)
-                # a distribution's sum (labels have none to check: the test of ndim, a
-                # constant, drops the check from their code; /tmp probe of the serial
-                # driver, dense rows of 16: 48-51 -> 35-38 ns a row; the parallel one
-                # was 24-27 ns a row before and after)
-                if target.ndim == 2 and st == OK and _status.sum_is_off(qsum, qtol) and still_off(target, r, qtol):
-                    st = TARGET_SUM
-                loss[r] = L
-            status[r] = st
-        keep_alive(scratch)
-        keep_alive(gscratch)
+    n = z.shape[1]
+    scratch = np.empty((2, n), np.float64)
+    buf, tmp = row_of(scratch, 0), row_of(scratch, 1)  # views: calls count no references
+    # the gradient's row when it is not written: a scratch row of its dtype, so that
+    # the loss is the same either way (and ``target_loss`` is inlined once); a view
+    # too, as the rows of ``grad`` are: an array with a reference count on one side of
+    # the choice of g cost 10 ns a row of 16 on one thread, 84 against 74 (a /tmp
+    # probe of this driver, sparsemax labels, float32 and float64; 44 against 42 on
+    # both threads)
+    gscratch = np.empty((1, n), grad.dtype)
+    gs = row_of(gscratch, 0)
+    for r in range(lo, hi):
+        a = row_param(param, r, code)
+        M, t, k, st = forward_row(row_of(z, r), buf, tmp, a, code)
+        if st == OK:
+            g = row_of(grad, r) if write_grad else gs
+            L, qsum, st = target_loss(row_of(z, r), M, t, buf, k, tmp, target, r, g, a, code)
+            # a distribution's sum (labels have none to check: the test of ndim, a
+            # constant, drops the check from their code; /tmp probe of the serial
+            # driver, dense rows of 16: 48-51 -> 35-38 ns a row; the parallel one
+            # was 24-27 ns a row before and after)
+            if target.ndim == 2 and st == OK and _status.sum_is_off(qsum, qtol) and still_off(target, r, qtol):
+                st = TARGET_SUM
+            loss[r] = L
+        status[r] = st
+    keep_alive(scratch)
+    keep_alive(gscratch)
 
 
 @driver
-def softmax_rows(nchunks, z, out, status):
+def softmax_rows(lo, hi, z, out, status):
     """``out[r] = softmax(z[r])``, computed as exp(z - max) / sum."""
-    rows = z.shape[0]
-    nchunks = min(nchunks, rows)
-    for c in prange(nchunks):
-        lo, hi = chunk(c, nchunks, rows)
-        for r in range(lo, hi):
-            M, st = row_max(row_of(z, r))
-            status[r] = st
-            if st == OK:
-                divide_row(row_of(out, r), exp_shifted_row(row_of(z, r), M, 1.0, row_of(out, r)))
+    for r in range(lo, hi):
+        M, st = row_max(row_of(z, r))
+        status[r] = st
+        if st == OK:
+            divide_row(row_of(out, r), exp_shifted_row(row_of(z, r), M, 1.0, row_of(out, r)))
 
 
 def softmax_target_loss(row, M, target, r, g):
@@ -325,87 +293,78 @@ def _softmax_target_loss(row, M, target, r, g):
 
 
 @driver
-def softmax_loss_rows(nchunks, z, target, qtol, loss, grad, status, write_grad):
+def softmax_loss_rows(lo, hi, z, target, qtol, loss, grad, status, write_grad):
     """The softmax loss of every row: -log softmax(z[r])[label] for labels, KL(q[r] ||
     softmax(z[r])) for distributions (q checked as in ``loss_rows``); the gradient
     softmax - q goes to ``grad[r]`` when ``write_grad``."""
-    rows, n = z.shape
-    nchunks = min(nchunks, rows)
-    for c in prange(nchunks):
-        tmp = np.empty(n, np.float64)
-        lo, hi = chunk(c, nchunks, rows)
-        for r in range(lo, hi):
-            M, st = row_max(row_of(z, r))
-            if st == OK:
-                if write_grad:
-                    L, qsum, st = softmax_target_loss(row_of(z, r), M, target, r, row_of(grad, r))
-                else:
-                    L, qsum, st = softmax_target_loss(row_of(z, r), M, target, r, tmp)
-                if target.ndim == 2 and st == OK and _status.sum_is_off(qsum, qtol) and still_off(target, r, qtol):
-                    st = TARGET_SUM
-                loss[r] = L
-            status[r] = st
+    n = z.shape[1]
+    tmp = np.empty(n, np.float64)
+    for r in range(lo, hi):
+        M, st = row_max(row_of(z, r))
+        if st == OK:
+            if write_grad:
+                L, qsum, st = softmax_target_loss(row_of(z, r), M, target, r, row_of(grad, r))
+            else:
+                L, qsum, st = softmax_target_loss(row_of(z, r), M, target, r, tmp)
+            if target.ndim == 2 and st == OK and _status.sum_is_off(qsum, qtol) and still_off(target, r, qtol):
+                st = TARGET_SUM
+            loss[r] = L
+        status[r] = st
 
 
 @driver
-def softmax_sigmoid_rows(nchunks, z, g, out, status, gamma, beta, alpha, relu, vjp):
+def softmax_sigmoid_rows(lo, hi, z, g, out, status, gamma, beta, alpha, relu, vjp):
     """The activation a = sigmoid(beta (softmax(gamma z) - alpha)), then relu(a) if
     ``relu`` (the identity on (0, 1), applied as written). With ``vjp`` false, ``out[r]``
     is the activation; with ``vjp`` true, ``out[r] = J^T g[r]`` with the full Jacobian
     J = diag(beta a (1 - a)) gamma (diag(a1) - a1 a1^T) (see ``softmax_sigmoid``)."""
-    rows, n = z.shape
-    nchunks = min(nchunks, rows)
-    for c in prange(nchunks):
-        a1 = np.empty(n, np.float64)
-        u = np.empty(n, np.float64)
-        lo, hi = chunk(c, nchunks, rows)
-        for r in range(lo, hi):
-            row = row_of(z, r)
-            M, st = row_max(row)
-            if st == OK and vjp:
-                st = nonfinite_status(row_of(g, r))
-            status[r] = st
-            if st != OK:
-                continue
-            divide_row(a1, exp_shifted_row(row, M, gamma, a1))
-            o = row_of(out, r)
-            if not vjp:
-                for i in range(n):
-                    a, _ = sigmoid_and_slope(beta * (a1[i] - alpha))
-                    o[i] = max(a, 0.0) if relu else a
-                continue
-            gr = row_of(g, r)
+    n = z.shape[1]
+    a1 = np.empty(n, np.float64)
+    u = np.empty(n, np.float64)
+    for r in range(lo, hi):
+        row = row_of(z, r)
+        M, st = row_max(row)
+        if st == OK and vjp:
+            st = nonfinite_status(row_of(g, r))
+        status[r] = st
+        if st != OK:
+            continue
+        divide_row(a1, exp_shifted_row(row, M, gamma, a1))
+        o = row_of(out, r)
+        if not vjp:
             for i in range(n):
-                _, slope = sigmoid_and_slope(beta * (a1[i] - alpha))
-                u[i] = beta * slope * np.float64(gr[i])
-            dot = 0.0
-            for i in range(n):
-                dot += a1[i] * u[i]
-            for i in range(n):
-                o[i] = gamma * a1[i] * (u[i] - dot)
+                a, _ = sigmoid_and_slope(beta * (a1[i] - alpha))
+                o[i] = max(a, 0.0) if relu else a
+            continue
+        gr = row_of(g, r)
+        for i in range(n):
+            _, slope = sigmoid_and_slope(beta * (a1[i] - alpha))
+            u[i] = beta * slope * np.float64(gr[i])
+        dot = 0.0
+        for i in range(n):
+            dot += a1[i] * u[i]
+        for i in range(n):
+            o[i] = gamma * a1[i] * (u[i] - dot)
 
 
 @driver
-def softmax_sigmoid_jacobian_rows(nchunks, z, out, status, gamma, beta, alpha):
+def softmax_sigmoid_jacobian_rows(lo, hi, z, out, status, gamma, beta, alpha):
     """``out[r]``: the dense (n, n) Jacobian of ``softmax_sigmoid`` at ``z[r]``,
     J[i, j] = beta a_i (1 - a_i) gamma (delta_ij a1_i - a1_i a1_j)."""
-    rows, n = z.shape
-    nchunks = min(nchunks, rows)
-    for c in prange(nchunks):
-        a1 = np.empty(n, np.float64)
-        lo, hi = chunk(c, nchunks, rows)
-        for r in range(lo, hi):
-            row = row_of(z, r)
-            M, st = row_max(row)
-            status[r] = st
-            if st != OK:
-                continue
-            divide_row(a1, exp_shifted_row(row, M, gamma, a1))
-            J = row_of(out, r)
-            for i in range(n):
-                _, slope = sigmoid_and_slope(beta * (a1[i] - alpha))
-                d = beta * slope * gamma * a1[i]
-                for j in range(n):
-                    J[i, j] = -d * a1[j]
-                J[i, i] += d
+    n = z.shape[1]
+    a1 = np.empty(n, np.float64)
+    for r in range(lo, hi):
+        row = row_of(z, r)
+        M, st = row_max(row)
+        status[r] = st
+        if st != OK:
+            continue
+        divide_row(a1, exp_shifted_row(row, M, gamma, a1))
+        J = row_of(out, r)
+        for i in range(n):
+            _, slope = sigmoid_and_slope(beta * (a1[i] - alpha))
+            d = beta * slope * gamma * a1[i]
+            for j in range(n):
+                J[i, j] = -d * a1[j]
+            J[i, i] += d
 

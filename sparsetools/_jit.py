@@ -170,20 +170,23 @@ if not DISABLE_JIT:
 
 
 class Driver:
-    """A ``prange`` driver over the rows of a (rows, n) array, compiled both ways.
+    """A driver over the rows of a (rows, n) array, run in parallel or serially.
 
-    ``parallel`` runs its ``prange`` loop on Numba's threads, ``serial`` runs it as a
-    ``range`` on the calling thread; a call picks one (``_parallel.claim``: serial in a
-    forked child of a GNU OpenMP process, with one thread, or while another workqueue
-    region runs). The driver's Python function takes ``nchunks`` first: the rows are split
-    into that many contiguous chunks (four per thread, at most one per row; one when
-    serial), each allocating its scratch once. Call it without ``nchunks``:
-    ``driver(z, out, ...)``, the rows being ``z.shape[0]``; ``literal=`` passes a last
-    argument as a compile-time literal (see :meth:`__call__`).
+    The decorated function is the work of one chunk of rows: ``fn(lo, hi, *args)`` does
+    the rows ``range(lo, hi)`` of its first argument. It is compiled once per signature
+    (``serial``), and ``parallel`` is a thin ``prange`` loop that splits the rows into
+    ``nchunks`` contiguous chunks (four per thread, at most one per row) and calls it on
+    each; a call picks one (``_parallel.claim``: serial in a forked child of a GNU OpenMP
+    process, with one thread, or while another workqueue region runs). Call it as
+    ``driver(*args)``; ``literal=`` passes a last argument as a compile-time literal (see
+    :meth:`__call__`).
 
-    The serial twin is a copy of the function under another qualified name, so that the
-    two have their own entries in Numba's disk cache (its index keys by name and
-    signature, not by the ``parallel`` option).
+    The chunk function is compiled once for both ways: compiling the whole row loop
+    twice, as a parallel function and as a serial twin, with the parallel compiler's
+    passes run over every inlined row kernel, took about half as long again. The
+    parallel loop is generated from the chunk function's parameter
+    names (Numba's ``prange`` needs a function of its own) and cached on disk under
+    ``qualname + "_parallel"``. Each chunk allocates its scratch once.
     """
 
     def __init__(self, fn):
@@ -191,22 +194,19 @@ class Driver:
         self.__qualname__ = fn.__qualname__
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
-        self.parallel = numba.njit(**_options(parallel=True))(fn)
-        self.serial = numba.njit(**_options(parallel=False))(_twin(fn, "_serial"))
+        self.serial, self.parallel = _compile_driver(fn, CACHE)
         self._uncached = None
 
     def uncached(self):
         """``(parallel, serial)`` twins that are never cached on disk, for the literals of
         kernels registered at run time (``UNCACHED_FROM`` on), compiled on first use."""
         if self._uncached is None:
-            fn = self.__wrapped__
-            opts = dict(cache=False)
-            self._uncached = (numba.njit(**dict(_options(parallel=True), **opts))(_twin(fn, "_uncached")),
-                              numba.njit(**dict(_options(), **opts))(_twin(fn, "_uncached_serial")))
+            serial, parallel = _compile_driver(_twin(self.__wrapped__, "_uncached"), False)
+            self._uncached = (parallel, serial)
         return self._uncached
 
     def __call__(self, *args, literal=None):
-        """Run the driver on ``args`` (``nchunks`` is added in front).
+        """Run the driver on ``args``: serially as ``fn(0, rows, *args)``, or in parallel.
 
         ``literal``: an int passed as the driver's last argument as a compile-time literal,
         the registry code of the map and method whose row pieces the driver inlines; only
@@ -216,17 +216,49 @@ class Driver:
             parallel, serial = self.uncached()
         else:
             parallel, serial = self.parallel, self.serial
+        rows = args[0].shape[0]
         if threads:
-            dispatcher, nchunks = parallel, max(1, min(args[0].shape[0], 4 * threads))
+            dispatcher, head = parallel, (max(1, min(rows, 4 * threads)),)
         else:
-            dispatcher, nchunks = serial, 1
+            dispatcher, head = serial, (0, rows)
         try:
             if literal is None:
-                return dispatcher(nchunks, *args)
-            return specialize(dispatcher, (nchunks,) + args, literal)(nchunks, *args, literal)
+                return dispatcher(*head, *args)
+            return specialize(dispatcher, head + args, literal)(*head, *args, literal)
         finally:
             if lock is not None:
                 lock.release()
+
+
+def _compile_driver(fn, cache):
+    """``(serial, parallel)`` dispatchers of the chunk function ``fn(lo, hi, *args)``: the
+    function itself, and ``parallel(nchunks, *args)``, a ``prange`` over the chunks that
+    calls it. The parallel loop's source is generated with ``fn``'s parameter names and
+    compiled under the file of ``fn``'s module, so that Numba can cache it there."""
+    import inspect
+    import sys
+
+    names = list(inspect.signature(fn).parameters)
+    if names[:2] != ["lo", "hi"] or len(names) < 3:
+        raise TypeError(f"a driver takes (lo, hi, rows_array, ...), not {tuple(names)}")
+    args = ", ".join(names[2:])
+    name = fn.__name__ + "_parallel"
+    src = (f"def {name}(nchunks, {args}):\n"
+           f"    rows = {names[2]}.shape[0]\n"
+           f"    nchunks = min(nchunks, rows)\n"
+           f"    for c in prange(nchunks):\n"
+           f"        _chunk(c * rows // nchunks, (c + 1) * rows // nchunks, {args})\n")
+    opts = dict(_options(), cache=cache)
+    serial = numba.njit(**opts)(fn)
+    scope = {"prange": numba.prange, "_chunk": serial}
+    filename = getattr(sys.modules.get(fn.__module__), "__file__", None) or "<driver>"
+    exec(compile(src, filename, "exec"), scope)
+    loop = scope[name]
+    loop.__module__ = fn.__module__
+    loop.__qualname__ = fn.__qualname__ + "_parallel"
+    loop.__doc__ = f"The parallel loop over the chunks of ``{fn.__qualname__}``."
+    parallel = numba.njit(**dict(_options(parallel=True), cache=cache))(loop)
+    return serial, parallel
 
 
 #: Work below which a call runs serially: ``rows * (n + 44) < SMALL_WORK``, an estimate of

@@ -13,8 +13,9 @@ survive:
   but two parallel regions entered at once from two threads abort the process
   ("Concurrent access has been detected").
 
-So every driver is compiled twice (``_jit.Driver``): with ``prange`` run in parallel, and
-serially (``prange`` as ``range``), and ``claim`` picks one per call:
+So every driver (``_jit.Driver``) can run both ways: its chunk of rows called from a
+``prange`` loop, or on all the rows at once on the calling thread, and ``claim`` picks one
+per call:
 
 - in a process forked from one that had started a layer that is not fork-safe (GNU
   OpenMP), every call runs serially: in that child and in its own children;

@@ -247,8 +247,8 @@ def test_row_views_are_views(rng):
 
 
 def test_serial_and_parallel_drivers_give_the_same_bits(rng, monkeypatch):
-    """Every driver's serial twin (forked children, one thread, a busy workqueue)
-    against its parallel version, in this process."""
+    """Every driver run serially (forked children, one thread, a busy workqueue)
+    against its parallel run, in this process."""
     z = rng.normal(size=(37, 30))
     z[3, :5] = -np.inf
     labels = rng.integers(0, 30, 37)
