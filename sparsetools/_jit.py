@@ -186,7 +186,7 @@ class Driver:
     passes run over every inlined row kernel, took about half as long again. The
     parallel loop is generated from the chunk function's parameter
     names (Numba's ``prange`` needs a function of its own) and cached on disk under
-    ``qualname + "_parallel"``. Each chunk allocates its scratch once.
+    ``qualname + "_parallel_"`` and a hash of its text. Each chunk allocates its scratch once.
     """
 
     def __init__(self, fn):
@@ -235,6 +235,7 @@ def _compile_driver(fn, cache):
     function itself, and ``parallel(nchunks, *args)``, a ``prange`` over the chunks that
     calls it. The parallel loop's source is generated with ``fn``'s parameter names and
     compiled under the file of ``fn``'s module, so that Numba can cache it there."""
+    import hashlib
     import inspect
     import sys
 
@@ -242,12 +243,16 @@ def _compile_driver(fn, cache):
     if names[:2] != ["lo", "hi"] or len(names) < 3:
         raise TypeError(f"a driver takes (lo, hi, rows_array, ...), not {tuple(names)}")
     args = ", ".join(names[2:])
-    name = fn.__name__ + "_parallel"
-    src = (f"def {name}(nchunks, {args}):\n"
-           f"    rows = {names[2]}.shape[0]\n"
-           f"    nchunks = min(nchunks, rows)\n"
-           f"    for c in prange(nchunks):\n"
-           f"        _chunk(c * rows // nchunks, (c + 1) * rows // nchunks, {args})\n")
+    body = (f"(nchunks, {args}):\n"
+            f"    rows = {names[2]}.shape[0]\n"
+            f"    nchunks = min(nchunks, rows)\n"
+            f"    for c in prange(nchunks):\n"
+            f"        _chunk(c * rows // nchunks, (c + 1) * rows // nchunks, {args})\n")
+    # the name carries a hash of the loop's text: Numba's disk cache knows a function by
+    # its name and its file's time stamp, and a change of this text in this file alone
+    # would otherwise load the loop cached before it
+    name = f"{fn.__name__}_parallel_{hashlib.sha1(body.encode()).hexdigest()[:8]}"
+    src = f"def {name}{body}"
     opts = dict(_options(), cache=cache)
     serial = numba.njit(**opts)(fn)
     scope = {"prange": numba.prange, "_chunk": serial}
@@ -255,7 +260,7 @@ def _compile_driver(fn, cache):
     exec(compile(src, filename, "exec"), scope)
     loop = scope[name]
     loop.__module__ = fn.__module__
-    loop.__qualname__ = fn.__qualname__ + "_parallel"
+    loop.__qualname__ = fn.__qualname__[: -len(fn.__name__)] + name
     loop.__doc__ = f"The parallel loop over the chunks of ``{fn.__qualname__}``."
     parallel = numba.njit(**dict(_options(parallel=True), cache=cache))(loop)
     return serial, parallel

@@ -438,6 +438,30 @@ print(sparsetools.sparsemax(z).tolist(), float(sparsetools.sparsemax_loss(z, np.
 READ_ONLY_WANT = "[[0.75, 0.25, 0.0], [0.5, 0.5, 0.0]] 0.0625"
 
 
+CACHED_DRIVER = """
+import numba, numpy as np, sparsetools
+from sparsetools import _batched
+if numba.get_num_threads() < 2:
+    print("serial")
+else:
+    sparsetools.sparsemax(np.random.default_rng(0).standard_normal((64, 64)), method="michelot")
+    for d in (_batched.forward_rows.parallel, _batched.forward_rows.serial):
+        print(sum(d.stats.cache_hits.values()), sum(d.stats.cache_misses.values()))
+"""
+
+
+@pytest.mark.slow
+def test_the_parallel_loop_is_cached_on_disk(tmp_path):
+    """The drivers' parallel loops are generated (``_jit._compile_driver``): a second
+    process loads the one the first compiled, and needs no chunk function of its own."""
+    env = {"NUMBA_CACHE_DIR": str(tmp_path), "NUMBA_NUM_THREADS": "2"}
+    first = ok(run_python(CACHED_DRIVER, env=env)).split()
+    if first == ["serial"]:
+        pytest.skip("one thread: no parallel call")
+    assert first == ["0", "1", "0", "1"]  # the loop compiled, and the chunk it calls
+    assert ok(run_python(CACHED_DRIVER, env=env)).split() == ["1", "0", "0", "0"]
+
+
 @pytest.mark.slow
 def test_import_and_run_where_nothing_can_be_cached():
     """Numba finds no cache locator (what a read-only package folder and home give)."""
