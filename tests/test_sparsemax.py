@@ -902,6 +902,23 @@ def test_vector_intrinsics_match_their_python_versions(rng):
         assert got[0] == want[0]
         assert got[1] == want[1] and np.signbit(got[1]) == np.signbit(want[1])  # -0 gives +0
 
+    @numba.njit
+    def unit(x):
+        return special.unit_on(x)
+
+    from sparsetools.kernels.derivs import indicator
+
+    for t in (np.float64, np.float32):
+        tiny = np.finfo(t).smallest_subnormal
+        for x in (t(2.0), t(1e-30), tiny, t(0.0), t(-0.0), -tiny, t(-1.0), t(np.inf), t(-np.inf), t(np.nan)):
+            got, want = unit(x), special._py_unit_on(x)
+            assert type(want) is t
+            assert np.array_equal(got, want, equal_nan=True) and np.signbit(got) == np.signbit(want)
+            if x >= 0:  # the float64 indicator it stands for, sign of zero included
+                assert got == indicator(np.float64(x)) and np.signbit(got) == np.signbit(indicator(np.float64(x)))
+            else:
+                assert got == 0.0 or x != x
+
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_short_row_intrinsics(dtype, rng):

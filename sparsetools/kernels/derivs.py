@@ -12,7 +12,7 @@ import numpy as np
 from .._jit import jit
 from . import scalar
 from .common import OK, OTHER_INF, OTHER_NAN, apply_row, psum, row_max  # noqa: F401  (row_max: re-exported)
-from .special import _bits_f64, _f64_bits, exp_nonpos
+from .special import _bits_f64, _f64_bits, exp_nonpos, is_float32, unit_on
 
 _BIG = 1e300
 _status = scalar.cpu
@@ -117,8 +117,14 @@ def jvp_row(p, v, out):
         if st != OK:
             return st
     mean = s / k if abs(s) < np.inf else _support_mean_scaled(p, v, k)
-    for i in range(n):
-        out[i] = indicator(np.float64(p[i])) * (np.float64(v[i]) - mean)
+    if is_float32(out):
+        # the difference rounded to float32, then times the indicator in float32 (exact):
+        # the same bits as the float64 product rounded, in eight lanes (``unit_on``)
+        for i in range(n):
+            out[i] = np.float32(np.float64(v[i]) - mean) * np.float32(unit_on(p[i]))
+    else:
+        for i in range(n):
+            out[i] = indicator(np.float64(p[i])) * (np.float64(v[i]) - mean)
     return OK
 
 

@@ -42,6 +42,7 @@ from .special import (
     exp_nonpos,
     fma,
     if_positive,
+    is_float32,
     log_pos,
     lowest_bit,
     max_nan,
@@ -883,17 +884,6 @@ def _count_support(row, M, s, t):
 _COUNT_UP_TO = 256
 _DENSE_FRACTION32 = 0.125
 _DENSE_FRACTION64 = 0.5
-
-
-def is_float32(arr):
-    """Whether ``arr`` is a float32 array (compiled: a constant of its type)."""
-    return arr.dtype == np.float32
-
-
-@overload(is_float32, inline="always")
-def _is_float32(arr):
-    f32 = isinstance(arr, types.Array) and arr.dtype == types.float32
-    return lambda arr: f32
 
 
 def packed_support(row, M, s, t, idx, dv, out):
