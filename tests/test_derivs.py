@@ -147,6 +147,25 @@ def test_products_dtypes(pdt, vdt, expected, rng):
     assert_allclose(got.astype(float), jvp_ref(p.astype(float), v.astype(float)), atol=tol)
 
 
+@pytest.mark.parametrize("n", [7, 31, 32, 33, 300])
+def test_float32_products_round_the_float64_result(n, rng):
+    # float32 rows of 32 entries and more write in float32 lanes, shorter ones through the
+    # float64 indicator: both must give the float64 result rounded once, zeros signed alike
+    z = rng.normal(size=(6, n))
+    p = sparsemax(z).astype(np.float32)
+    p[0, :3] = [-0.0, 0.0, np.finfo(np.float32).smallest_subnormal]  # -0.0 is off, the subnormal on
+    v = rng.normal(size=z.shape).astype(np.float32)
+    got = sparsemax_jvp(p, v)
+    on = p > 0
+    d = v.astype(np.float64) - (v * on).sum(axis=1, dtype=np.float64, keepdims=True) / on.sum(axis=1, keepdims=True)
+    assert got.dtype == np.float32
+    assert_allclose(got, np.where(on, d, 0.0).astype(np.float32), rtol=2**-23, atol=1e-7)
+    assert np.all(got[~on] == 0.0)
+    # off the support: +0 times the difference, -0 times it where p is -0.0
+    assert_array_equal(np.signbit(got[~on]), (np.signbit(d) ^ np.signbit(p))[~on])
+    assert_array_equal(sparsemax_vjp(p, v), got)
+
+
 def test_products_out(rng):
     z = rng.normal(size=(4, 5))
     p, v = sparsemax(z), rng.normal(size=(4, 5))

@@ -101,6 +101,13 @@ def _support_sum(p, v):
     return s, k, good
 
 
+#: float32 rows from this length on write the JVP in float32 lanes (``unit_on``): the
+#: vectorised loop takes 32 entries a step, and on shorter rows its scalar form was the
+#: slower one (``bench_ab.py``, 15 rounds: rows of 16 1.06-1.07x, 24 1.02-1.03x, 40 0.96x
+#: the time of the float64 indicator's loop).
+_UNIT32_FROM = 32
+
+
 @jit(inline=True)
 def jvp_row(p, v, out):
     """``out = s * (v - (s . v) / k)``: J v (= v J, J is symmetric) in two passes.
