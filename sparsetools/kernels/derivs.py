@@ -124,7 +124,7 @@ def jvp_row(p, v, out):
         if st != OK:
             return st
     mean = s / k if abs(s) < np.inf else _support_mean_scaled(p, v, k)
-    if is_float32(out):
+    if is_float32(out) and n >= _UNIT32_FROM:
         # the difference rounded to float32, then times the indicator in float32 (exact):
         # the same bits as the float64 product rounded, in eight lanes (``unit_on``)
         for i in range(n):
