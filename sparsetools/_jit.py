@@ -13,8 +13,9 @@ compiled, or loaded from the on-disk cache, the first time it is called.
 Where Numba finds nowhere to write its cache (a read-only install with a read-only home and
 no ``NUMBA_CACHE_DIR``), the kernels are compiled without one (``CACHE`` is then False):
 everything works, and each new process compiles what it calls. With ``NUMBA_DISABLE_JIT=1``
-every kernel runs as plain Python (slowly, for debugging), with the same results.
-"""
+every kernel runs as plain Python (slowly, for debugging), with the same results to
+rounding (compiled loops sum in vector lanes and fuse multiply-adds) and, as compiled, no
+floating-point warnings (``_quiet``)."""
 
 import threading
 import types as pytypes
@@ -263,7 +264,26 @@ def _compile_driver(fn, cache):
     loop.__qualname__ = fn.__qualname__[: -len(fn.__name__)] + name
     loop.__doc__ = f"The parallel loop over the chunks of ``{fn.__qualname__}``."
     parallel = numba.njit(**dict(_options(parallel=True), cache=cache))(loop)
+    if DISABLE_JIT:
+        return _quiet(serial), _quiet(parallel)
     return serial, parallel
+
+
+def _quiet(fn):
+    """``fn`` run with NumPy's floating-point warnings off, for plain Python kernels: the
+    compiled ones (``error_model="numpy"``) give inf and NaN silently where NumPy scalars
+    warn on an overflow, a division by zero or an invalid operation, and some kernels
+    compute such values on purpose (a support indicator from an overflowing product)."""
+
+    def run(*args):
+        with np.errstate(all="ignore"):
+            return fn(*args)
+
+    run.__name__ = fn.__name__
+    run.__qualname__ = fn.__qualname__
+    run.__doc__ = fn.__doc__
+    run.__wrapped__ = fn
+    return run
 
 
 #: Work below which a call runs serially: ``rows * (n + 44) < SMALL_WORK``, an estimate of

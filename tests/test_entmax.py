@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import sparsetools as st
+from sparsetools._jit import DISABLE_JIT
 
 from reference import entmax_row_mp
 
@@ -92,6 +93,9 @@ def test_long_rows_sum_to_one_without_renormalising(alpha, dtype):
             assert np.abs(s - 1).max() <= tol, (n, method)
 
 
+# plain Python (NUMBA_DISABLE_JIT) sums in order, not in vector lanes: its rows of 2,048 sum
+# to 1 within the documented 0.5 n eps, not these 1-2 eps
+@pytest.mark.skipif(DISABLE_JIT, reason="the bounds of the compiled sums")
 @pytest.mark.parametrize("alpha", [1.0001, 1.01, 1.1, 1.25])
 def test_near_softmax_float64_rows_sum_to_one_and_match_the_reference_within_2_eps(alpha):
     """For alpha <= 1.25 an ulp of d = y - tau moves p = d^b by b / 2 ulps (b = 1 / (alpha
@@ -416,16 +420,19 @@ def test_output_from_the_support_is_the_output_pass():
                     ref = np.empty(z.shape, dtype)
                     out = np.full(z.shape, np.nan, dtype)
                     vals = np.empty(n)
-                    for r in range(len(z)):
-                        kernels.apply_row(z[r], M[r], t[r], ref[r], alpha)
-                        keep = y[r] > t[r]
-                        sup = np.concatenate([y[r][keep], np.full(n, np.nan)])
-                        kernels.apply_support(z[r], M[r], t[r], sup, int(keep.sum()), vals, out[r], alpha)
-                        # the expansion itself (apply_support falls back to the output pass
-                        # if the count it finds is not k)
-                        ex = np.full(n, np.nan, dtype)
-                        assert expand(z[r], M[r], alpha - 1, t[r], np.arange(n + 1.0), ex) == keep.sum()
-                        assert np.array_equal(ex, np.where(keep, np.cumsum(keep) - 1.0, 0.0))
+                    # the kernels run outside a driver: without the JIT, NumPy would warn of the
+                    # overflows that compiled code gives silently (1 / a subnormal d)
+                    with np.errstate(all="ignore"):
+                        for r in range(len(z)):
+                            kernels.apply_row(z[r], M[r], t[r], ref[r], alpha)
+                            keep = y[r] > t[r]
+                            sup = np.concatenate([y[r][keep], np.full(n, np.nan)])
+                            kernels.apply_support(z[r], M[r], t[r], sup, int(keep.sum()), vals, out[r], alpha)
+                            # the expansion itself (apply_support falls back to the output pass
+                            # if the count it finds is not k)
+                            ex = np.full(n, np.nan, dtype)
+                            assert expand(z[r], M[r], alpha - 1, t[r], np.arange(n + 1.0), ex) == keep.sum()
+                            assert np.array_equal(ex, np.where(keep, np.cumsum(keep) - 1.0, 0.0))
                     assert np.array_equal(out, ref), (n, z.dtype, dtype, alpha)
     # and through the public function: without ``out=`` the forward pass writes from the
     # support, with it the output pass runs from the thresholds

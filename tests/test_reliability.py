@@ -509,8 +509,9 @@ def test_a_read_only_install_and_home(tmp_path):
 # 7. NUMBA_DISABLE_JIT, odd arguments, the GPU module's messages
 
 EVERYTHING = """
-import pickle, sys
+import pickle, sys, warnings
 import numpy as np, sparsetools as s
+warnings.simplefilter("error")  # compiled code warns of nothing; neither may plain Python
 rng = np.random.default_rng(0)
 z = rng.normal(size=(3, 7)); z[1, 2] = -np.inf
 g = rng.normal(size=z.shape)
@@ -527,6 +528,33 @@ for m in s.METHODS:
     res["p_" + m] = s.sparsemax(z, method=m)
 for a in (1.3, 1.8, 2.5):  # rows where candidates fall out of the support (d = 0)
     res["e%g" % a] = s.entmax(z, a)
+# the rest of the family, its derivatives and losses, where a power of 0 or of alpha - 1 = 0
+# appears (alpha = 1 and alpha > 2), and rows of 12 (the compensated output of alpha < 1.25)
+z12 = rng.normal(size=(4, 12)) * 3
+g12 = rng.normal(size=z12.shape)
+lab12 = np.array([0, 3, 11, 5])
+for a in (1.0, 1.1, 1.5, 2.5):
+    pa = s.entmax(z12, a)
+    res["E%g" % a] = pa
+    res["Et%g" % a] = s.entmax_threshold(z12, a)
+    res["Ej%g" % a] = s.entmax_jacobian(z12, a)
+    res["Ev%g" % a] = s.entmax_vjp(pa, g12, a)
+    res["Ed%g" % a] = s.entmax_dalpha(pa, a)
+    res["El%g" % a] = s.entmax_loss_and_grad(z12, lab12, a)
+    res["Eq%g" % a] = s.entmax_loss_and_grad(z, q, a)
+res["z_simplex"] = ps = s.project_simplex(z, 2.0)
+res["z_simplex_jvp"] = s.project_simplex_jvp(ps, g, 2.0)
+res["z_l1"] = pl = s.project_l1_ball(z, 0.5)
+res["z_l1_vjp"] = s.project_l1_ball_vjp(pl, g, 0.5)
+res["z_capped"] = pc = s.project_capped_simplex(z, 2.0, 0.6)
+res["z_capped_jvp"] = s.project_capped_simplex_jvp(pc, g, 2.0, 0.6)
+res["z_sparse"] = pk = s.project_sparse_simplex(z, 2)
+res["z_sparse_jvp"] = s.project_sparse_simplex_jvp(pk, g, 2)
+x = rng.normal(size=9) * 2
+res["z_plus"] = s.sparse_plus(x)
+res["z_sig"] = s.sparse_sigmoid(x)
+res["z_bin"] = s.sparsemax_binary_loss(x, x > 0)
+res["z_bin_grad"] = s.sparsemax_binary_loss_grad(x, x > 0)
 try:
     s.sparsemax(np.array([1.0, np.nan]))
 except ValueError as e:

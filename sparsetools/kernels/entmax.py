@@ -1304,7 +1304,9 @@ def slope(p, a):
         return if_positive(p, np.sqrt(positive_part(p)))
     if a < 2.0:
         return pow_unit(p, 2.0 - a)
-    return if_positive(p, 1.0 / pow_unit(p, a - 2.0))
+    # max_nan: p^(alpha - 2) is 0 where p is (and where it underflows): 1 / 5e-324 is
+    # inf as 1 / 0 is in compiled code, where plain Python raises ZeroDivisionError
+    return if_positive(p, 1.0 / max_nan(pow_unit(p, a - 2.0), _TINIEST))
 
 
 @jit(reassoc=True, contract=True)

@@ -122,9 +122,20 @@ def max_nan(typingctx, a, b):
 
 
 def _py_fma(a, b, c):
+    import math
     from fractions import Fraction
 
-    return float(Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c)))
+    a, b, c = float(a), float(b), float(c)
+    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+        with np.errstate(invalid="ignore"):  # an infinity or a NaN: one rounding or two agree
+            return float(np.float64(a) * b + c)
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    if exact == 0:  # the sign of a zero: IEEE's, which a Fraction has lost
+        return a * b + c
+    try:
+        return float(exact)
+    except OverflowError:  # beyond the largest float: rounds to an infinity
+        return math.inf if exact > 0 else -math.inf
 
 
 @intrinsic(_py_fma)
@@ -360,11 +371,12 @@ def _bit_intrinsic(name, llvm_name, doc, python_impl, zero_undefined=False):
 
 
 def _py_lowest_bit(x):
+    x = int(x)  # a NumPy integer has no bit_length
     return (x & -x).bit_length() - 1
 
 
 def _py_bit_count(x):
-    return bin(x & 0xFFFFFFFFFFFFFFFF).count("1")
+    return bin(int(x) & 0xFFFFFFFFFFFFFFFF).count("1")
 
 
 lowest_bit = _bit_intrinsic("lowest_bit", "llvm.cttz.i64",
