@@ -17,6 +17,7 @@ every kernel runs as plain Python (slowly, for debugging), with the same results
 rounding (compiled loops sum in vector lanes and fuse multiply-adds) and, as compiled, no
 floating-point warnings (``_quiet``)."""
 
+import functools
 import threading
 import types as pytypes
 
@@ -275,14 +276,11 @@ def _quiet(fn):
     warn on an overflow, a division by zero or an invalid operation, and some kernels
     compute such values on purpose (a support indicator from an overflowing product)."""
 
+    @functools.wraps(fn)
     def run(*args):
         with np.errstate(all="ignore"):
             return fn(*args)
 
-    run.__name__ = fn.__name__
-    run.__qualname__ = fn.__qualname__
-    run.__doc__ = fn.__doc__
-    run.__wrapped__ = fn
     return run
 
 

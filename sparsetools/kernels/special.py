@@ -127,8 +127,7 @@ def _py_fma(a, b, c):
 
     a, b, c = float(a), float(b), float(c)
     if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
-        with np.errstate(invalid="ignore"):  # an infinity or a NaN: one rounding or two agree
-            return float(np.float64(a) * b + c)
+        return a * b + c  # an infinity or a NaN: one rounding or two agree
     exact = Fraction(a) * Fraction(b) + Fraction(c)
     if exact == 0:  # the sign of a zero: IEEE's, which a Fraction has lost
         return a * b + c
