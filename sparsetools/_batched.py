@@ -28,7 +28,8 @@ from ._registry import (
     row_jvp,
     row_param,
     row_presolve,
-    row_tau,
+    row_tau_out,
+    writes_output,
 )
 from .kernels.common import BAD_LABEL, OK, TARGET_SUM
 from .kernels.derivs import (
@@ -44,35 +45,42 @@ from .kernels.entmax import dalpha_row
 from .kernels.scalar import cpu as _status
 
 
-def forward_row(row, buf, tmp, a, code):
-    """``(M, t, k, status)`` of one row with the map and method of ``code``: a row method's
-    kernel on the row (``Method.row``), or ``staged_forward_row``. ``buf`` and ``tmp`` are
-    float64 scratch rows; ``a`` is the row's parameter (``row_param``)."""
+def forward_row(row, buf, tmp, out, write, a, code):
+    """``(M, t, k, status, written)`` of one row with the map and method of ``code``: a row
+    method's kernel on the row (``Method.row``), or ``staged_forward_row``. ``buf`` and
+    ``tmp`` are float64 scratch rows; ``a`` is the row's parameter (``row_param``);
+    ``written``: whether the method's ``write`` kernel, run when ``write``, has written the
+    row's output into ``out`` (else the caller writes it, ``row_apply_support``)."""
     if is_row_method(code):
-        return row_forward(row, buf, tmp, a, code)
-    return staged_forward_row(row, buf, tmp, a, code)
+        M, t, k, st = row_forward(row, buf, tmp, a, code)
+        return M, t, k, st, False
+    return staged_forward_row(row, buf, tmp, out, write, a, code)
 
 
 @overload(forward_row, inline="always")
-def _forward_row(row, buf, tmp, a, code):
+def _forward_row(row, buf, tmp, out, write, a, code):
     if not isinstance(code, types.IntegerLiteral):
         return None
     if is_row_method(code.literal_value):
-        return lambda row, buf, tmp, a, code: row_forward(row, buf, tmp, a, code)
-    return lambda row, buf, tmp, a, code: staged_forward_row(row, buf, tmp, a, code)
+        def row_method(row, buf, tmp, out, write, a, code):
+            M, t, k, st = row_forward(row, buf, tmp, a, code)
+            return M, t, k, st, False
+        return row_method
+    return lambda row, buf, tmp, out, write, a, code: staged_forward_row(row, buf, tmp, out, write, a, code)
 
 
 @jit(inline=True)
-def staged_forward_row(row, buf, tmp, a, code):
+def staged_forward_row(row, buf, tmp, out, write, a, code):
     """The candidate pass, the first step, and the method only where that step has not
-    settled the row."""
+    settled the row (its ``write`` kernel when ``write``, ``row_tau_out``)."""
     M, m, st = row_gather(row, buf, a, code)
     if st != OK:
-        return M, 0.0, 0, st
+        return M, 0.0, 0, st, False
     t, k, done = row_presolve(buf, m, a, code)
+    written = False
     if not done:
-        t, k = row_tau(buf, k, tmp, a, code)
-    return M, t, k, OK
+        t, k, written = row_tau_out(row, M, buf, k, tmp, out, write, a, code)
+    return M, t, k, OK, written
 
 
 @driver
@@ -85,18 +93,21 @@ def forward_rows(lo, hi, z, out, shift, thresh, support, status, write, param, c
     n = z.shape[1]
     scratch = np.empty((2, n), np.float64)
     buf, tmp = row_of(scratch, 0), row_of(scratch, 1)  # views: calls count no references
+    spare = np.empty((1, n), out.dtype)  # the output row the method sees when not writing
     for r in range(lo, hi):
         a = row_param(param, r, code)
-        M, t, k, st = forward_row(row_of(z, r), buf, tmp, a, code)
+        orow = row_of(out, r) if write else row_of(spare, 0)
+        M, t, k, st, written = forward_row(row_of(z, r), buf, tmp, orow, write, a, code)
         status[r] = st
         if st != OK:
             continue
         shift[r] = M
         thresh[r] = t
         support[r] = k
-        if write:
-            row_apply_support(row_of(z, r), M, t, buf, k, tmp, row_of(out, r), a, code)
+        if write and not written:
+            row_apply_support(row_of(z, r), M, t, buf, k, tmp, orow, a, code)
     keep_alive(scratch)
+    keep_alive(spare)
 
 
 @driver
@@ -134,7 +145,7 @@ def entmax_dalpha_rows(lo, hi, p, out, status, param):
         status[r] = dalpha_row(row_of(p, r), row_of(out, r), param[r if param.shape[0] > 1 else 0])
 
 
-def target_loss(row, M, t, y, k, vals, target, r, g, a, code):
+def target_loss(row, M, t, y, k, vals, target, r, g, written, a, code):
     """``(loss, running sum of the target row, status)`` of row ``r`` against ``target``,
     the gradient into ``g``: integer labels (one per row, int64) or target distributions
     (rows like z's), told apart by the target's dimension at compile time; the loss is the
@@ -142,7 +153,8 @@ def target_loss(row, M, t, y, k, vals, target, r, g, a, code):
     checks the sum (``sum_is_off``, ``still_off``). ``y[:k]`` is what the row's method
     left: for an ``ordered`` method the support, from which a map with
     ``loss_label_from_p`` writes p into ``g`` (``apply_support``, with ``vals`` as
-    scratch, never ``g``) before the label loss."""
+    scratch, never ``g``) before the label loss, unless the method's ``write`` kernel
+    has written it there (``written``)."""
     map_, method = _registry.entry(code)
     extra = (a,) if map_.param is not None else ()
     if target.ndim == 1:
@@ -150,7 +162,8 @@ def target_loss(row, M, t, y, k, vals, target, r, g, a, code):
         if lab < 0 or lab >= row.shape[0]:
             return 0.0, 1.0, BAD_LABEL
         if _label_support(map_, method):
-            map_.apply_support(row, M, t, y, k, vals, g, *extra)
+            if not written:
+                map_.apply_support(row, M, t, y, k, vals, g, *extra)
             return map_.loss_label_from_p(row, M, t, lab, g, *extra), 1.0, OK
         return map_.loss_label(row, M, t, lab, g, *extra), 1.0, OK
     return map_.loss_dist(row, M, t, row_of(target, r), g, *extra)
@@ -161,13 +174,30 @@ def _label_support(map_, method):
     return map_.loss_label_from_p is not None and _registry.takes_support(map_, method)
 
 
+def label_writes(target, code):
+    """Whether the loss of ``target`` runs the method's ``write`` kernel with p into the
+    gradient's row: labels (the label loss then starts from p, ``target_loss``) and a
+    method that has one."""
+    map_, method = _registry.entry(code)
+    return target.ndim == 1 and _label_support(map_, method) and writes_output(code)
+
+
+@overload(label_writes, inline="always")
+def _label_writes(target, code):
+    if not isinstance(code, types.IntegerLiteral):
+        return None
+    map_, method = _registry.entry(code.literal_value)
+    writes = target.ndim == 1 and _label_support(map_, method) and method.write is not None
+    return lambda target, code: writes
+
+
 def still_off(target, r, qtol):
     """For a target row whose running sum failed: whether its accurate sum fails too."""
     return target.ndim == 2 and _status.sum_is_off(accurate_sum(row_of(target, r)), qtol)
 
 
 @overload(target_loss, inline="always")
-def _target_loss(row, M, t, y, k, vals, target, r, g, a, code):
+def _target_loss(row, M, t, y, k, vals, target, r, g, written, a, code):
     if not isinstance(code, types.IntegerLiteral):
         return None
     map_, method = _registry.entry(code.literal_value)
@@ -176,23 +206,24 @@ def _target_loss(row, M, t, y, k, vals, target, r, g, a, code):
             # (a map with a parameter: entmax)
             apply_support, from_p = map_.apply_support, map_.loss_label_from_p
 
-            def labels_support(row, M, t, y, k, vals, target, r, g, a, code):
+            def labels_support(row, M, t, y, k, vals, target, r, g, written, a, code):
                 lab = target[r]
                 if lab < 0 or lab >= row.shape[0]:
                     return 0.0, 1.0, BAD_LABEL
-                apply_support(row, M, t, y, k, vals, g, a)
+                if not written:
+                    apply_support(row, M, t, y, k, vals, g, a)
                 return from_p(row, M, t, lab, g, a), 1.0, OK
             return labels_support
         loss_label = map_.loss_label
         if map_.param is None:
-            def labels(row, M, t, y, k, vals, target, r, g, a, code):
+            def labels(row, M, t, y, k, vals, target, r, g, written, a, code):
                 lab = target[r]
                 if lab < 0 or lab >= row.shape[0]:
                     return 0.0, 1.0, BAD_LABEL
                 return loss_label(row, M, t, lab, g), 1.0, OK
             return labels
 
-        def labels_a(row, M, t, y, k, vals, target, r, g, a, code):
+        def labels_a(row, M, t, y, k, vals, target, r, g, written, a, code):
             lab = target[r]
             if lab < 0 or lab >= row.shape[0]:
                 return 0.0, 1.0, BAD_LABEL
@@ -200,8 +231,8 @@ def _target_loss(row, M, t, y, k, vals, target, r, g, a, code):
         return labels_a
     loss_dist = map_.loss_dist
     if map_.param is None:
-        return lambda row, M, t, y, k, vals, target, r, g, a, code: loss_dist(row, M, t, row_of(target, r), g)
-    return lambda row, M, t, y, k, vals, target, r, g, a, code: loss_dist(row, M, t, row_of(target, r), g, a)
+        return lambda row, M, t, y, k, vals, target, r, g, written, a, code: loss_dist(row, M, t, row_of(target, r), g)
+    return lambda row, M, t, y, k, vals, target, r, g, written, a, code: loss_dist(row, M, t, row_of(target, r), g, a)
 
 
 @overload(still_off)
@@ -229,10 +260,10 @@ def loss_rows(lo, hi, z, target, qtol, loss, grad, status, write_grad, param, co
     gs = row_of(gscratch, 0)
     for r in range(lo, hi):
         a = row_param(param, r, code)
-        M, t, k, st = forward_row(row_of(z, r), buf, tmp, a, code)
+        g = row_of(grad, r) if write_grad else gs
+        M, t, k, st, written = forward_row(row_of(z, r), buf, tmp, g, label_writes(target, code), a, code)
         if st == OK:
-            g = row_of(grad, r) if write_grad else gs
-            L, qsum, st = target_loss(row_of(z, r), M, t, buf, k, tmp, target, r, g, a, code)
+            L, qsum, st = target_loss(row_of(z, r), M, t, buf, k, tmp, target, r, g, written, a, code)
             # a distribution's sum (labels have none to check: the test of ndim, a
             # constant, drops the check from their code; /tmp probe of the serial
             # driver, dense rows of 16: 48-51 -> 35-38 ns a row; the parallel one

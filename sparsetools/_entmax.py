@@ -121,7 +121,9 @@ def entmax(z, alpha=1.5, axis=-1, *, method="auto", out=None):
     rows = Rows(z, axis, out=out)
     par = _alpha(alpha, rows)
     out2d = None if out is None else rows.rows_of(out)
-    if out2d is None:
+    # a method that writes the output with its threshold (``newton``: from its last pass's
+    # powers) writes it aside and then into ``out``, so that ``out=`` gets the same bits
+    if out2d is None or ENTMAX.resolve(method, rows.n, rows.z2d.dtype).write is not None:
         return rows.deliver(forward(rows, method, "rows", ENTMAX, par)[0])
     _, shift, thresh, _ = forward(rows, method, "none", ENTMAX, par)  # every row first
     _batched.apply_rows(rows.z2d, shift, thresh, out2d, par, literal=ENTMAX.code)

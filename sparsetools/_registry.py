@@ -37,17 +37,23 @@ class Method:
     candidates ``y[:m]`` (see ``sparsetools.kernels``), with its reference; or, for a
     *row* method, ``kernel(row, buf, tmp) -> (M, t, k, status)`` on the row itself, in
     place of the map's ``gather`` and ``presolve`` (sparsemax's ``auto`` kernel,
-    ``kernels.passes``)."""
+    ``kernels.passes``). ``write``, when given, is the kernel and the output in one, for an
+    ``ordered`` method: ``write(row, M, y, m, tmp, out) -> (t, k, written)`` returns what
+    ``kernel`` returns and, where it can, writes the map's output of the row into ``out``
+    (``M``: the row's max, ``y[:m]`` its candidates; ``written`` says whether it did, else
+    the caller takes ``apply_support``); the forward pass calls it instead of ``kernel``."""
 
-    __slots__ = ("name", "kernel", "map", "summary", "code", "cached", "ordered", "row")
+    __slots__ = ("name", "kernel", "map", "summary", "code", "cached", "ordered", "row", "write")
 
-    def __init__(self, name, kernel, map_, summary, code, cached, ordered=False, row=False):
+    def __init__(self, name, kernel, map_, summary, code, cached, ordered=False, row=False,
+                 write=None):
         self.name, self.kernel, self.map, self.summary = name, kernel, map_, summary
         self.code, self.cached = code, cached
         # whether the kernel leaves the support in y[:k], in row order, as the candidate
         # pass computed it (then a map's ``apply_support`` may write the output from it)
         self.ordered = ordered
         self.row = row
+        self.write = write
 
     def __repr__(self):
         return f"<method {self.map.name}/{self.name}: {self.summary}>"
@@ -94,10 +100,12 @@ class Map:
         """The public methods' names, in registration order."""
         return tuple(self.methods)
 
-    def method(self, name, kernel, summary, *, public=True, ordered=False, row=False, _builtin=True):
+    def method(self, name, kernel, summary, *, public=True, ordered=False, row=False,
+               write=None, _builtin=True):
         """Register ``kernel`` as the method ``name`` of this map and return its entry;
         ``ordered``: the kernel leaves the support in ``y[:k]`` in row order; ``row``: the
-        kernel takes the row itself (``Method``)."""
+        kernel takes the row itself; ``write``: the kernel fused with the output
+        (``Method``)."""
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(f"a method name must be an identifier string, not {name!r}")
         if name == "auto" or name in self.methods or name in self.hidden:
@@ -107,11 +115,12 @@ class Map:
                             f"kernel(y, m, tmp) -> (t, k), not {type(kernel).__name__}")
         if _builtin:
             code = _code(f"{self.name}/{name}" + ("/ordered" if ordered else "") + ("/row" if row else ""),
-                         (kernel,))
+                         (kernel,) + ((write,) if write is not None else ()))
         else:
             code = _next_runtime_code()
         entry = Method(name, kernel, self, summary, code, cached=_builtin and CACHE,
-                       ordered=ordered and _builtin, row=row and _builtin)
+                       ordered=ordered and _builtin, row=row and _builtin,
+                       write=write if _builtin and ordered else None)
         _claim(code, self, entry)
         (self.methods if public else self.hidden)[name] = entry
         return entry
@@ -275,6 +284,48 @@ def _is_row_method(code):
         return None
     row = is_row_method(code.literal_value)
     return lambda code: row
+
+
+def writes_output(code):
+    """Whether the method of ``code`` has a ``write`` kernel."""
+    method = _BY_CODE[code][1]
+    return method is not None and method.write is not None
+
+
+def row_tau_out(row, M, y, m, tmp, out, write, a, code):
+    """``(t, k, written)`` of the candidates ``y[:m]`` of ``row`` with the method of
+    ``code``: its ``write`` kernel when ``write`` and it has one (``Method.write``, which
+    may write the output into ``out``), else its kernel (``written`` False)."""
+    method = _BY_CODE[code][1]
+    if write and method.write is not None:
+        return _call(code, method.write, (row, M, y, m, tmp, out), a)
+    t, k = row_tau(y, m, tmp, a, code)
+    return t, k, False
+
+
+@overload(row_tau_out, inline="always")
+def _row_tau_out(row, M, y, m, tmp, out, write, a, code):
+    if not isinstance(code, types.IntegerLiteral):
+        return None
+    map_, method = _BY_CODE[code.literal_value]
+    kernel, fused = method.kernel, method.write
+    if map_.param is None:
+        def plain(row, M, y, m, tmp, out, write, a, code):
+            t, k = kernel(y, m, tmp)
+            return t, k, False
+        return plain
+    if fused is None:
+        def plain_a(row, M, y, m, tmp, out, write, a, code):
+            t, k = kernel(y, m, tmp, a)
+            return t, k, False
+        return plain_a
+
+    def either(row, M, y, m, tmp, out, write, a, code):
+        if write:
+            return fused(row, M, y, m, tmp, out, a)
+        t, k = kernel(y, m, tmp, a)
+        return t, k, False
+    return either
 
 
 def row_presolve(y, m, a, code):

@@ -219,18 +219,36 @@ def test_float32_powers_within_their_bound():
 
 
 def test_sums_in_loops_of_their_own_are_the_one_loops():
-    # with scratch of the padded length, newton's sums take their powers in a loop of their
-    # own (float32 powers; float64 ones for b < 2); without, in the sums' loop: the same
-    # sums to rounding and the same distance, at zeros, tiny d (below float32's range
-    # too) and the pad entries
+    # newton's sums take their powers in a loop of their own (float32 powers; float64
+    # ones for b < 2) or in the sums' loop (float64, b > 2), the powers left in the
+    # scratch: the same sums to rounding and the same distance as the plain one loop
+    # below, at zeros, tiny d (below float32's range too), the pad entries, and scratch
+    # of k entries (no padding)
     from sparsetools._jit import jit
     from sparsetools.kernels import entmax as kernels
+    from sparsetools.kernels.special import max_nan, positive_part, pow_unit, pow_unit32
 
     @jit(reassoc=True, contract=True)
     def sums(y, k, t, b, low, tmp):
         if low:
             return kernels._sums3(y, k, t, b, True, tmp)
         return kernels._sums3(y, k, t, b, False, tmp)
+
+    @jit(reassoc=True, contract=True)
+    def one_loop(y, k, t, b, low):
+        F = E = G = 0.0
+        W = -np.inf
+        c = b - 2.0 if b > 2.0 else b - 1.0
+        for j in range(k):
+            x = y[j] - t
+            W = max_nan(W, -abs(x))
+            d = positive_part(x)
+            q = pow_unit32(d, np.float32(c)) if low else pow_unit(d, c)
+            e = q * d if b > 2.0 else q
+            F += e * d
+            E += e
+            G += q if b > 2.0 else e / max_nan(d, 5e-324)
+        return F, E, G, -W
 
     rng = np.random.default_rng(33)
     for b in (10 / 3, 20.0, 2.5, 1 / 0.7, 1 / 0.55):
@@ -246,11 +264,17 @@ def test_sums_in_loops_of_their_own_are_the_one_loops():
                         t = -1e-40
                         y[2] = 0.0
                 for low in (True, False):
-                    split = sums(y.copy(), k, t, b, low, np.empty(k + 8))
-                    one = sums(y.copy(), k, t, b, low, np.empty(0))
-                    np.testing.assert_allclose(split[:3], one[:3], rtol=1e-13, atol=0,
-                                               err_msg=(b, k, low))
-                    assert split[3] == one[3]
+                    one = one_loop(y.copy(), k, t, b, low)
+                    for size in (k + 8, k):
+                        tmp = np.full(size, np.nan)
+                        split = sums(y.copy(), k, t, b, low, tmp)
+                        np.testing.assert_allclose(split[:3], one[:3], rtol=1e-13, atol=0,
+                                                   err_msg=(b, k, low, size))
+                        assert split[3] == one[3]
+                        if not low:  # the float64 powers are left in the scratch
+                            d = np.maximum(y[:k] - t, 0.0)
+                            kept = np.where(d > 0, d ** (b - 2.0 if b > 2.0 else b - 1.0), 0.0)
+                            np.testing.assert_allclose(tmp[:k], kept, rtol=1e-13, atol=0)
 
 
 @pytest.mark.parametrize("alpha", [1.05, 1.2, 1.3, 1.7, 1.9, 2.5])
@@ -435,7 +459,8 @@ def test_output_from_the_support_is_the_output_pass():
                             assert np.array_equal(ex, np.where(keep, np.cumsum(keep) - 1.0, 0.0))
                     assert np.array_equal(out, ref), (n, z.dtype, dtype, alpha)
     # and through the public function: without ``out=`` the forward pass writes from the
-    # support, with it the output pass runs from the thresholds
+    # support (``newton``: from its last pass's powers, ``tau_newton_write``), with it the
+    # output pass runs from the thresholds (``newton`` writes aside and copies)
     for z, methods in ((rng.normal(size=(64, 128)), st.ENTMAX_METHODS),
                        (rng.normal(size=(8, 1024)).astype(np.float32), ("auto",)),
                        (rng.normal(size=(300, 16)), ("auto",)),
@@ -446,6 +471,43 @@ def test_output_from_the_support_is_the_output_pass():
                 out = np.full_like(z, np.nan)
                 st.entmax(z, alpha, method=method, out=out)
                 assert np.array_equal(p, out), (z.shape, z.dtype, alpha, method)
+
+
+@pytest.mark.parametrize("alpha", [1.26, 1.3, 1.45, 1.7, 1.9])
+def test_output_from_the_last_pass_powers(alpha):
+    """``newton``'s forward pass writes p = (y - t)^b from the powers its last pass took at
+    t0 (``_write_kept``): the binomial series in (t - t0) / d0 for entries far above t0,
+    a fresh power for the nearer ones, 0 for those at or below t. Checked against long
+    double at steps t - t0 of both signs and sizes, with entries within them of t and t0,
+    and against the support's count and every zero."""
+    from sparsetools.kernels import entmax as kernels
+
+    b = 1.0 / (alpha - 1.0)
+    e = b - 2.0 if b > 2.0 else b - 1.0
+    rng = np.random.default_rng(31)
+    for n in (16, 100, 257):
+        z = rng.normal(size=n)
+        M = z.max()
+        y_all = (z - M) * (alpha - 1.0)
+        cand = y_all > -0.9
+        y0 = y_all[cand]
+        t = np.sort(y0)[len(y0) // 2]  # an entry at t (out) and entries within steps of it
+        for h in (0.0, 1e-15, -1e-15, 1e-9, -1e-9, 1e-4, -1e-4):
+            t0 = t - h
+            # (e > 0: 0 at d0 <= 0, as the pass leaves it)
+            kept = np.concatenate([np.maximum(y0 - t0, 0.0) ** e, np.full(n - len(y0), np.nan)])
+            y = np.concatenate([y0, np.full(n - len(y0), np.nan)])
+            out = np.full(n, np.nan)
+            with np.errstate(all="ignore"):
+                w = kernels._write_kept(z, M, t, t0, y, int(cand.sum()), kept, out, alpha)
+            d = np.longdouble(y_all) - np.longdouble(t)
+            ref = np.where(d > 0, np.maximum(d, 0) ** np.longdouble(b), 0).astype(np.float64)
+            assert w == np.count_nonzero(y_all > t), (n, h)
+            assert np.array_equal(out > 0, y_all > t), (n, h)
+            # the powers' own bound: a few ulps of the exponent b log d, |log p| of them
+            on = ref > 0
+            err = np.abs(out[on] - ref[on]) / ref[on]
+            assert (err <= 4 * EPS * (1 + np.abs(np.log(ref[on])))).all(), (n, h, err.max() / EPS)
 
 
 def test_threshold_rebuilds_the_output():

@@ -208,15 +208,6 @@ def _pad(y, k):
     return kp
 
 
-@jit(inline=True)
-def _pow(d, b, low):
-    """d^b: ``pow_unit32`` (b a float32) when ``low``, a constant of the caller, else
-    ``pow_unit``."""
-    if low:
-        return pow_unit32(d, np.float32(b))
-    return pow_unit(d, b)
-
-
 @jit(reassoc=True, contract=True, inline=True)
 def _sums_of_powers(y, kp, t, b, pw):
     """``(sum d^b, sum d^(b - 1), sum d^(b - 2))`` over the first ``kp`` entries from the
@@ -287,47 +278,45 @@ def _sums3_split64(y, kp, t, b, w):
 
 
 @jit(reassoc=True, contract=True, inline=True)
+def _sums3_kept64(y, kp, t, b, w):
+    """``_sums3`` with float64 powers for b > 2, in its one loop, that also keeps each
+    d^(b - 2) in ``w[:kp]`` (0 where d = 0), as ``_sums3_split64`` leaves d^(b - 1) for
+    b < 2: ``tau_newton_write`` takes the output from them."""
+    F = 0.0
+    E = 0.0
+    G = 0.0
+    W = -np.inf
+    b2 = b - 2.0
+    for j in range(kp):
+        x = y[j] - t
+        W = max_nan(W, -abs(x))
+        d = positive_part(x)
+        q = pow_unit(d, b2)
+        w[j] = q
+        e = q * d
+        F += e * d
+        E += e
+        G += q
+    return F, E, G, -W
+
+
+@jit(reassoc=True, contract=True, inline=True)
 def _sums3(y, k, t, b, low, tmp):
     """``(sum d^b, sum d^(b - 1), sum d^(b - 2), min |y - t|)`` over the first ``k``
     entries (the third over d > 0 only), d = max(y - t, 0), for b > 1 other than 2: one
     power an entry, d^(b - 2) times d for b > 2, d^(b - 1) divided by d below; the powers
-    in float32 arithmetic when ``low`` (``_pow``). The last is the distance from t to the
-    nearest candidate, on either side: the sums are smooth within it. The entries after
-    ``k`` are scratch (``_pad``); so is ``tmp`` (float64): where it holds the padded
-    entries the powers are taken in a loop of their own (``_sums3_split``,
-    ``_sums3_split64``), the faster way but for float64 powers with b > 2."""
-    F = 0.0
-    E = 0.0
-    G = 0.0
-    W = -np.inf  # -min |y - t|
-    kp = _pad(y, k)
-    if tmp.shape[0] >= kp:
-        if low:
-            return _sums3_split(y, kp, t, b, tmp.view(np.float32))
-        if b < 2.0:
-            return _sums3_split64(y, kp, t, b, tmp)
-    if b > 2.0:
-        b2 = b - 2.0
-        for j in range(kp):
-            x = y[j] - t
-            W = max_nan(W, -abs(x))
-            d = positive_part(x)
-            q = _pow(d, b2, low)
-            e = q * d
-            F += e * d
-            E += e
-            G += q
-    else:
-        b1 = b - 1.0
-        for j in range(kp):
-            x = y[j] - t
-            W = max_nan(W, -abs(x))
-            d = positive_part(x)
-            e = _pow(d, b1, low)
-            F += e * d
-            E += e
-            G += e / max_nan(d, _TINIEST)  # 0 at d = 0, where e = 0
-    return F, E, G, -W
+    in float32 arithmetic when ``low``. The last is the distance from t to the nearest
+    candidate, on either side: the sums are smooth within it. The entries after ``k`` are
+    scratch (``_pad``); so is ``tmp`` (float64, at least k entries, the methods' scratch):
+    the powers are taken in a loop of their own there (``_sums3_split``,
+    ``_sums3_split64``), the faster way but for float64 powers with b > 2, which stay in
+    the sums' loop (``_sums3_kept64``), and the float64 powers are left in it."""
+    kp = min(_pad(y, k), tmp.shape[0])
+    if low:
+        return _sums3_split(y, kp, t, b, tmp.view(np.float32))
+    if b < 2.0:
+        return _sums3_split64(y, kp, t, b, tmp)
+    return _sums3_kept64(y, kp, t, b, tmp)
 
 
 @jit
@@ -612,8 +601,26 @@ def _halley_error(F, E, G, dist, b, step):
     return 2.0 * (abs(0.25 * n2 * n2 - known / 6.0) + third / 6.0) * step * step * step
 
 
+#: What ``_halley_open`` leaves: the support in ``y[:k]`` (``_SETTLED``); candidates, a
+#: superset of it, to be compacted at t (``_OPEN``); or those candidates with the float64
+#: powers of the last pass in ``tmp[:k]`` (``_KEPT``: d^(b - 2) for b > 2, d^(b - 1) below,
+#: at the point t0 of that pass, 0 where d = 0).
+_SETTLED = 0
+_OPEN = 1
+_KEPT = 2
+
+
 @jit(reassoc=True, contract=True, inline=True)
 def _halley(y, m, tmp, a, f32):
+    """``(t, k)``: ``_halley_open``'s threshold with the support in ``y[:k]``."""
+    t, k, t0, kind = _halley_open(y, m, tmp, a, f32)
+    if kind != _SETTLED:
+        k = keep_above(y, 0, k, t)
+    return t, k
+
+
+@jit(reassoc=True, contract=True, inline=True)
+def _halley_open(y, m, tmp, a, f32):
     """Halley's method on the b-norm, guarded by Newton's, dropping entries as they fall
     below a proven lower bound of tau.
 
@@ -635,14 +642,19 @@ def _halley(y, m, tmp, a, f32):
     of the caller): the powers in float32 arithmetic, and ``_HALLEY_TOL32``'s stop.
     Otherwise, for alpha < 1.5, the first passes may still take float32 powers, with
     their bounds moved by the sums' error bounds (``_ROUGH_PASSES``).
+
+    Returns ``(t, k, t0, kind)``: ``kind`` says what ``y[:k]`` and ``tmp`` hold
+    (``_SETTLED``, ``_OPEN``, ``_KEPT``), t0 is the point of the last pass (``_KEPT``).
     """
     if a > 2.0:
-        return _tau_above2(y, m, a)
+        t, k = _tau_above2(y, m, a)
+        return t, k, t, _SETTLED
     s = a - 1.0
     b = 1.0 / s
     if b == 2.0:
         t = max(-1.0, _bound(y, m, a))
-        return _newton15(y, keep_above(y, 0, m, t), t)
+        t, k = _newton15(y, keep_above(y, 0, m, t), t)
+        return t, k, t, _SETTLED
     # the power mean's bound (``_bound``), with the candidates' spread from the same pass
     S1, S2 = _moments(y, m)
     mu = S1 / m
@@ -690,23 +702,33 @@ def _halley(y, m, tmp, a, f32):
             k = keep_above(y, 0, k, low)
             t = th
             continue
+        kept = _OPEN if f32 else _KEPT  # float64 powers stay in tmp (``_sums3``)
         if not step > (_HALLEY_TOL32 if f32 else _HALLEY_TOL) * abs(t):
-            t = th
-            break
+            return th, k, t, kept
         if (not f32 and halley and step <= _NEAR * dist
                 and _halley_error(F, E, G, dist, b, step) <= _CUBIC_TOL * abs(t)):
-            t = th  # Halley's point is within _CUBIC_TOL of tau: no pass to confirm it
-            break
+            # Halley's point is within _CUBIC_TOL of tau: no pass to confirm it
+            return th, k, t, kept
         k = keep_above(y, 0, k, low)
         t = th
-    return t, keep_above(y, 0, k, t)
+    return t, k, t, _OPEN
 
 
 @jit(reassoc=True, contract=True)
+def _halley_open64(y, m, tmp, a):
+    """``_halley_open`` in float64, a function of its own (with its flags)."""
+    return _halley_open(y, m, tmp, a, False)
+
+
+@jit
 def tau_newton(y, m, tmp, a):
     """Halley's method on the b-norm (``_halley``), in float64 (but its first passes, see
-    ``_ROUGH_PASSES``); ``tmp`` (float64, of the row's length) is the powers' scratch."""
-    return _halley(y, m, tmp, a, False)
+    ``_ROUGH_PASSES``); ``tmp`` (float64, of the row's length) is the powers' scratch.
+    (Through ``_halley_open64``, which ``tau_newton_write`` calls too: one compiled copy.)"""
+    t, k, t0, kind = _halley_open64(y, m, tmp, a)
+    if kind != _SETTLED:
+        k = keep_above(y, 0, k, t)
+    return t, k
 
 
 @jit(reassoc=True, contract=True)
@@ -1285,6 +1307,82 @@ def apply_support(row, M, t, y, k, vals, out, a):
     _pow_packed(vals, k, b, low)
     if expand_support(row, M, s, t, vals, out) != k:  # not the support: cannot happen
         apply_row(row, M, t, out, a)
+
+
+#: ``tau_newton_write`` takes an entry's output from its kept power when the entry is more
+#: than this many times the last step |t - t0| above t0: the binomial series of
+#: (1 - r)^b to r^4, r = (t - t0) / d, then leaves out at most |C(b, 5)| r^5 <= 0.03 r^5
+#: (1 < b < 4), below 2^-55. Nearer entries take their power afresh.
+_SERIES_FROM = 1024.0
+
+
+@jit(contract=True)
+def _write_kept(row, M, t, t0, y, k, kept, out, a):
+    """``out``, the output at t, from the candidates ``y[:k]`` (a superset of the support
+    at t, in row order) and their powers ``kept[:k]`` at t0, d0^(b - 2) for b > 2 and
+    d0^(b - 1) for b < 2, d0 = y - t0: each p = d0^b (1 - r)^b, r = (t - t0) / d0, by its
+    binomial series (``_SERIES_FROM``), or d^b afresh (``pow_unit``) for an entry of the
+    support at t within that of t0; 0 off the support. The values, one per candidate, go
+    into ``kept`` and from there into the row (``expand_support``) at the entries that are
+    at least the smallest candidate: exactly the candidates, as every entry dropped on the
+    way was at or below a threshold below every kept one. Returns the support's size, or
+    -1 if the entries found were not the k candidates (cannot happen: the test is the
+    candidate pass's arithmetic), with ``out`` then to be written again."""
+    b = 1.0 / (a - 1.0)
+    h = t - t0
+    lim = _SERIES_FROM * abs(h)
+    c1 = b
+    c2 = c1 * (b - 1.0) / 2.0
+    c3 = c2 * (b - 2.0) / 3.0
+    c4 = c3 * (b - 3.0) / 4.0
+    square = b > 2.0
+    near = 0
+    w = 0
+    neg_min = -np.inf
+    for j in range(k):
+        v = y[j]
+        d0 = v - t0
+        far = d0 > lim
+        on = v > t
+        r = h / (d0 if far else 1.0)
+        base = kept[j] * d0
+        base = base * d0 if square else base
+        p = base * (1.0 - r * (c1 - r * (c2 - r * (c3 - r * c4))))
+        kept[j] = p if on else 0.0
+        near += on & (not far)
+        w += on
+        neg_min = max_nan(neg_min, -v)
+    if near:
+        for j in range(k):
+            if not y[j] - t0 > lim and y[j] > t:
+                kept[j] = pow_unit(y[j] - t, b)
+    below = np.nextafter(-neg_min, -np.inf)  # the test is >= the float after this
+    if expand_support(row, M, a - 1.0, below, kept, out) != k:
+        return -1
+    return w
+
+
+@jit
+def tau_newton_write(row, M, y, m, tmp, out, a):
+    """``tau_newton`` with the output row: ``(t, k, written)``, t and k as ``tau_newton``
+    returns them (the support in ``y[:k]``) and, where the method ends on a float64 pass
+    (b = 1 / (alpha - 1) below ``_COMPENSATE_FROM``, not 2), ``out`` written from that
+    pass's powers (``_write_kept``) as ``apply_support`` would write it, to rounding,
+    instead of a second power an entry (N(0, 1) rows of 128 at alpha = 1.3 spent about a
+    sixth of their time on it); ``written`` is False where the caller is to write ``out``
+    (``apply_support``). ``row``, M: the row and its max, ``y[:m]`` its candidates."""
+    b = 1.0 / (a - 1.0)
+    if a > 2.0 or b == 2.0 or b >= _COMPENSATE_FROM:  # no float64 powers to keep
+        t, k = tau_newton(y, m, tmp, a)
+        return t, k, False
+    t, k, t0, kind = _halley_open64(y, m, tmp, a)
+    if kind == _KEPT:
+        w = _write_kept(row, M, t, t0, y, k, tmp, out, a)
+        if w >= 0:
+            return t, w, True
+    if kind != _SETTLED:
+        k = keep_above(y, 0, k, t)
+    return t, k, False
 
 
 # ---------------------------------------------------------------------------------------

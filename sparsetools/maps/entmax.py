@@ -34,6 +34,7 @@ from ..kernels.entmax import (
     tau_bisect,
     tau_newton,
     tau_newton32,
+    tau_newton_write,
     tau_sort,
 )
 
@@ -52,7 +53,7 @@ MAP = Map(
 
 # the kernels that leave the support in row order (``keep_above``'s compactions) write
 # the output from it (``apply_support``); the sort does not
-MAP.method("newton", tau_newton, ordered=True,
+MAP.method("newton", tau_newton, ordered=True, write=tau_newton_write,
            summary="Halley's method on the b-norm, guarded by Newton's lower bounds (alpha <= 2; "
                    "above, Newton's steps on it inside a bisection bracket), closed form for "
                    "alpha = 1.5")
