@@ -720,11 +720,18 @@ def _halley_open64(y, m, tmp, a):
     return _halley_open(y, m, tmp, a, False)
 
 
-@jit
+@jit(reassoc=True, contract=True)
 def tau_newton(y, m, tmp, a):
     """Halley's method on the b-norm (``_halley``), in float64 (but its first passes, see
     ``_ROUGH_PASSES``); ``tmp`` (float64, of the row's length) is the powers' scratch.
-    (Through ``_halley_open64``, which ``tau_newton_write`` calls too: one compiled copy.)"""
+    alpha = 1.5 and alpha > 2 go to their own kernels from here; the others through
+    ``_halley_open64``, the one compiled copy that ``tau_newton_write`` calls too (a second
+    copy cost 13 s more to compile the float64 forward pass)."""
+    if a > 2.0:
+        return _tau_above2(y, m, a)
+    if 1.0 / (a - 1.0) == 2.0:  # alpha = 1.5, as ``_halley_open`` tells it
+        t = max(-1.0, _bound(y, m, a))
+        return _newton15(y, keep_above(y, 0, m, t), t)
     t, k, t0, kind = _halley_open64(y, m, tmp, a)
     if kind != _SETTLED:
         k = keep_above(y, 0, k, t)
@@ -1362,7 +1369,7 @@ def _write_kept(row, M, t, t0, y, k, kept, out, a):
     return w
 
 
-@jit
+@jit(inline=True)
 def tau_newton_write(row, M, y, m, tmp, out, a):
     """``tau_newton`` with the output row: ``(t, k, written)``, t and k as ``tau_newton``
     returns them (the support in ``y[:k]``) and, where the method ends on a float64 pass
@@ -1370,7 +1377,10 @@ def tau_newton_write(row, M, y, m, tmp, out, a):
     pass's powers (``_write_kept``) as ``apply_support`` would write it, to rounding,
     instead of a second power an entry (N(0, 1) rows of 128 at alpha = 1.3 spent about a
     sixth of their time on it); ``written`` is False where the caller is to write ``out``
-    (``apply_support``). ``row``, M: the row and its max, ``y[:m]`` its candidates."""
+    (``apply_support``). ``row``, M: the row and its max, ``y[:m]`` its candidates.
+    Inlined into the driver, so that the other alphas reach ``tau_newton`` with no call
+    more than before (through one more, alpha = 1.5 on N(0, 1) rows of 8192 x 128 took
+    1.13x the time, ``scripts/bench_ab.py --entmax``, 21 rounds)."""
     b = 1.0 / (a - 1.0)
     if a > 2.0 or b == 2.0 or b >= _COMPENSATE_FROM:  # no float64 powers to keep
         t, k = tau_newton(y, m, tmp, a)
